@@ -1,0 +1,1 @@
+"""Reads a corpus of Markdown digests and builds the search index."""

@@ -1,0 +1,171 @@
+"""The `indexer` command: rebuild, update and status of the search index."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from searchengine.config import ENV_CORPUS, ENV_INDEX, ENV_USER_DICT, Settings
+from searchengine.errors import SearchEngineError
+from searchengine.store import IndexMeta, IndexStore
+
+corpus_option = click.option(
+    "--corpus", type=click.Path(path_type=Path), envvar=ENV_CORPUS,
+    help=f"Folder of Markdown digests [env {ENV_CORPUS}; default: the bundled sample corpus].",
+)
+index_option = click.option(
+    "--index", "index", type=click.Path(path_type=Path), envvar=ENV_INDEX,
+    help=f"Index folder [env {ENV_INDEX}; default: ./index_data].",
+)
+dict_option = click.option(
+    "--user-dict", type=click.Path(path_type=Path), envvar=ENV_USER_DICT,
+    help=f"jieba-format user dictionary [env {ENV_USER_DICT}; default: userdict.txt in the corpus].",
+)
+
+
+def _progress_factory():
+    """Show a progress bar with documents per second on a terminal only."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def factory(total: int):
+        bar = tqdm(total=total, unit="doc", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        return bar.update
+
+    return factory
+
+
+def _waiting() -> None:
+    click.echo("Another indexer is writing to this index; waiting for it to finish…", err=True)
+
+
+def _finish(report, strict: bool, as_json: bool) -> None:
+    for path, reason in report.skipped:
+        click.echo(f"skipped: {path}: {reason}", err=True)
+    for path, note in report.notes:
+        click.echo(f"note: {path}: {note}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(report.summary())
+    if strict and report.skipped:
+        click.echo(f"error: {len(report.skipped)} file(s) skipped and --strict was given", err=True)
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="digest-search")
+def main() -> None:
+    """Build and maintain the Digest Search index.
+
+    Example: indexer rebuild --corpus ~/digests
+    """
+
+
+@main.command()
+@corpus_option
+@index_option
+@dict_option
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes for parsing and segmentation [default: CPU count].")
+@click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
+    """Rebuild the whole index, then switch to it atomically.
+
+    Readers keep using the old index until the new one is complete.
+
+    Example: indexer rebuild --corpus ~/digests --index ./index_data
+    """
+    from indexer.rebuild import rebuild as run
+
+    settings = Settings.resolve(corpus, index, user_dict)
+    try:
+        report = run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
+    except SearchEngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _finish(report, strict, as_json)
+
+
+@main.command()
+@corpus_option
+@index_option
+@click.option("--jobs", type=click.IntRange(1, 64), default=1,
+              help="Worker processes for changed files [default: 1].")
+@click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def update(corpus, index, jobs, strict, as_json) -> None:
+    """Re-index new and changed files and drop deleted ones.
+
+    Uses the corpus the index was built from unless --corpus is given.
+
+    Example: indexer update
+    """
+    from indexer.update import update as run
+
+    settings = Settings.resolve(None, index)
+    try:
+        report = run(settings, corpus=corpus, jobs=jobs,
+                     progress_factory=_progress_factory(), on_wait=_waiting)
+    except SearchEngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _finish(report, strict, as_json)
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(index, as_json) -> None:
+    """Show the live index: documents, when built, corpus, path and size.
+
+    Example: indexer status --json
+    """
+    from searchengine.analysis import user_dict_hash
+
+    store = IndexStore(Settings.resolve(None, index).index)
+    gen = store.current()
+    if gen is None:
+        msg = f"No index at {store.root}. Build one with: indexer rebuild"
+        if as_json:
+            click.echo(json.dumps({"status": "missing", "index": str(store.root), "message": msg}))
+        else:
+            click.echo(f"error: {msg}", err=True)
+        sys.exit(1)
+    meta = IndexMeta.load(gen)
+    changed = bool(meta.user_dict) and user_dict_hash(meta.user_dict) != meta.user_dict_hash
+    info = {
+        "status": "ok",
+        "documents": meta.documents,
+        "skipped": meta.skipped,
+        "built_at": meta.built_at,
+        "updated_at": meta.updated_at,
+        "corpus": meta.corpus,
+        "index": str(store.root),
+        "generation": gen.name,
+        "size_bytes": store.size_on_disk(gen),
+        "schema_version": meta.schema_version,
+        "segmenter": meta.segmenter,
+        "user_dict": meta.user_dict,
+        "user_dict_changed": changed,
+    }
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        if key == "size_bytes":
+            key, value = "size", f"{value / 1e6:.1f} MB"
+        click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+    if changed:
+        click.echo("The user dictionary changed since this index was built: run indexer rebuild.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,418 @@
+"""Bilingual analysis: the one chain used when indexing and when querying.
+
+The word analyzer folds the text (NFKC, Traditional to Simplified, lower case),
+splits it into runs of Han text, Latin words and numbers, segments Han runs
+into words with jieba (rjieba, jieba's algorithm in Rust, when installed), then
+drops English stop words and stems English words::
+
+    >>> [t.text for t in word_analyzer()("美聯儲降息 Rates cutting ＡＩ 7%")]
+    ['美联储', '降息', 'rate', 'cut', 'ai', '7%']
+
+Positions count words, not characters, so phrase queries work; character
+offsets (``chars=True``) point into the original, unfolded text.
+
+Jieba's choice of words depends on the surrounding text, so a word can hide
+inside a longer one (简单 inside 安装简单). The gram analyzers index every
+character and every pair of adjacent characters of such scripts, which lets a
+query find any run of Han (or Hangul, kana, Thai) characters as a substring.
+
+Whoosh pickles these objects into the index: keep this module's path and class
+names stable and bump ``schema.SCHEMA_VERSION`` when their output changes.
+Every tokenizer also accepts a list of already-analyzed terms, which is how the
+indexer's worker processes hand their work to the single index writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+
+from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
+from whoosh.lang.porter2 import stem
+
+from searchengine.folding import CJK, HAN_RE, fold, fold_with_map
+
+GAP = None  # marks a break between runs in a pre-analyzed gram list
+
+
+class Analyzed(str):
+    """Terms analyzed ahead of time (in a worker process), passed through the writer.
+
+    Whoosh hands plain lists to its own ``entoken``, which cannot skip positions
+    between runs; a ``str`` subclass reaches our tokenizer instead.
+    """
+
+    def __new__(cls, terms=()):
+        obj = super().__new__(cls, "")
+        obj.terms = list(terms)
+        return obj
+
+    def __reduce__(self):
+        return (Analyzed, (self.terms,))
+
+_TOKEN_RE = re.compile(
+    rf"(?P<cjk>[{CJK}]+)"
+    rf"|(?P<num>\d+(?:[.,]\d+)*%?)"
+    rf"|(?P<word>[^\W\d_{CJK}](?:[^\W_{CJK}]|[&'’](?=[^\W\d_{CJK}]))*)"
+)
+_CJK_RUN_RE = re.compile(f"[{CJK}]+")
+_SPELL_RE = re.compile(r"[a-z]{3,}")
+
+
+# --- Segmentation -----------------------------------------------------------
+
+
+class _Segmenter:
+    """Cut Han text into words with rjieba when present, else jieba."""
+
+    def __init__(self) -> None:
+        self.user_dict: str | None = None
+        try:
+            import rjieba
+
+            self._cut = functools.partial(rjieba.cut, hmm=True)
+            self._add_word = lambda w, f: rjieba.add_word(w, f, None)
+            self.engine = "rjieba"
+        except ImportError:  # pragma: no cover - exercised where rjieba is absent
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            self._cut = lambda text: list(jieba.cut(text, HMM=True))
+            self._add_word = lambda w, f: jieba.add_word(w, f)
+            self.engine = "jieba"
+
+    def cut(self, text: str) -> list[str]:
+        return self._cut(text)
+
+    def load_user_dict(self, path: str | os.PathLike) -> int:
+        """Add the words of a jieba-format dictionary: ``word [freq] [tag]`` lines."""
+        count = 0
+        with open(path, encoding="utf-8-sig") as f:
+            for line in f:
+                parts = line.strip().split()
+                if not parts or parts[0].startswith("#"):
+                    continue
+                word = fold(parts[0])
+                freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                self._add_word(word, freq)
+                count += 1
+        self.user_dict = str(path)
+        return count
+
+
+SEGMENTER = _Segmenter()
+
+
+def use_user_dict(path: str | os.PathLike | None) -> str | None:
+    """Load a user dictionary once per process; return its content hash."""
+    if not path:
+        return None
+    digest = user_dict_hash(path)
+    if SEGMENTER.user_dict != str(path):
+        SEGMENTER.load_user_dict(path)
+    return digest
+
+
+def user_dict_hash(path: str | os.PathLike | None) -> str | None:
+    """Hash the dictionary so an index can tell when it was built with another."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+# --- Tokenizers ---------------------------------------------------------------
+
+
+def _pretokenized(value, t: Token, positions: bool, start_pos: int) -> Iterator[Token]:
+    pos = start_pos
+    for text in value:
+        if text is GAP:
+            pos += 1
+            continue
+        t.text = text
+        t.boost = 1.0
+        t.stopped = False
+        t.analyzed = True
+        if positions:
+            t.pos = pos
+        pos += 1
+        yield t
+
+
+class BilingualTokenizer(Tokenizer):
+    """Split folded text into Han words (via jieba), Latin words and numbers.
+
+    >>> [t.text for t in BilingualTokenizer()("S&P 500 漲了 3.5%")]
+    ['s&p', '500', '涨了', '3.5%']
+    """
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if isinstance(value, Analyzed):
+            yield from _pretokenized(value.terms, t, positions, start_pos)
+            return
+        if chars:
+            text, offsets = fold_with_map(value)
+        else:
+            text, offsets = fold(value), None
+        pos = start_pos
+        for m in _TOKEN_RE.finditer(text):
+            kind = m.lastgroup
+            if kind == "cjk" and HAN_RE.match(m.group()):
+                pieces = _han_words(m.group(), m.start())
+            elif kind == "num":
+                pieces = [(m.group().replace(",", ""), m.start(), m.end())]
+            else:
+                pieces = [(m.group().replace("’", "'"), m.start(), m.end())]
+            for word, s, e in pieces:
+                t.text = word
+                t.boost = 1.0
+                t.stopped = False
+                t.analyzed = False
+                if keeporiginal:
+                    t.original = word
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + offsets[s]
+                    t.endchar = start_char + offsets[e - 1] + 1
+                pos += 1
+                yield t
+
+
+def _han_words(run: str, base: int) -> list[tuple[str, int, int]]:
+    """Segment a run of CJK text; non-Han characters in it stay as one token."""
+    out = []
+    for chunk in re.finditer(f"[{CJK}]+", run):
+        s0 = base + chunk.start()
+        if not HAN_RE.match(chunk.group()):
+            out.append((chunk.group(), s0, s0 + len(chunk.group())))
+            continue
+        offset = s0
+        for word in SEGMENTER.cut(chunk.group()):
+            out.append((word, offset, offset + len(word)))
+            offset += len(word)
+    return out
+
+
+class CJKGramTokenizer(Tokenizer):
+    """Emit character n-grams of every CJK run, positioned one per character.
+
+    >>> [t.text for t in CJKGramTokenizer(2)("安裝簡單 ok 好")]
+    ['安装', '装简', '简单']
+    >>> [t.text for t in CJKGramTokenizer(1)("安裝 好")]
+    ['安', '装', '好']
+    """
+
+    def __init__(self, size: int = 2):
+        self.size = size
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.size == self.size
+
+    def __call__(
+        self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs
+    ):
+        t = Token(positions, chars, mode=mode, **kwargs)
+        if isinstance(value, Analyzed):
+            yield from _pretokenized(value.terms, t, positions, start_pos)
+            return
+        yield from _pretokenized(grams(fold(value), self.size), t, positions, start_pos)
+
+
+def grams(folded: str, size: int) -> list[str | None]:
+    """List the n-grams of each CJK run of folded text, a GAP between runs."""
+    out: list[str | None] = []
+    for m in _CJK_RUN_RE.finditer(folded):
+        run = m.group()
+        if out:
+            out.append(GAP)
+        out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+    return out
+
+
+class KeyTokenizer(Tokenizer):
+    """Turn each value of a list (tags, authors) into one folded, exact term.
+
+    >>> [t.text for t in KeyTokenizer()(["AI ", "立法會"])]
+    ['ai', '立法会']
+    """
+
+    def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kw):
+        t = Token(positions, chars, mode=mode, **kw)
+        values = [value] if isinstance(value, str) else value
+        for i, v in enumerate(values):
+            key = facet_key(v)
+            if key:
+                t.text = key
+                t.boost = 1.0
+                t.stopped = False
+                if positions:
+                    t.pos = start_pos + i
+                yield t
+
+
+class SpellTokenizer(Tokenizer):
+    """Yield unstemmed English words of three letters or more, for spelling suggestions."""
+
+    def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kw):
+        t = Token(positions, chars, mode=mode, **kw)
+        if isinstance(value, Analyzed):
+            yield from _pretokenized(value.terms, t, positions, start_pos)
+            return
+        for i, m in enumerate(_SPELL_RE.finditer(fold(value))):
+            t.text = m.group()
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos + i
+            yield t
+
+
+def spell_words(folded: str) -> list[str]:
+    """List the plain English words of already folded text."""
+    return _SPELL_RE.findall(folded)
+
+
+def facet_key(value: str) -> str:
+    """Fold a tag or author so that AI, ai and ＡＩ, 立法會 and 立法会 are one facet."""
+    return " ".join(fold(str(value)).split())
+
+
+# --- Filters -------------------------------------------------------------------
+
+
+class EnglishStopFilter(Composable):
+    """Drop English stop words and renumber positions so phrases stay contiguous.
+
+    >>> [(t.text, t.pos) for t in EnglishStopFilter()(BilingualTokenizer()("the rate of 降息", positions=True))]
+    [('rate', 0), ('降息', 1)]
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        pos = None
+        for t in tokens:
+            if getattr(t, "analyzed", False):
+                yield t
+                continue
+            if t.text in STOP_WORDS:
+                if not t.removestops:
+                    t.stopped = True
+                    yield t
+                continue
+            if t.positions:
+                pos = t.pos if pos is None else pos
+                t.pos = pos
+                pos += 1
+            yield t
+
+
+class LatinStemFilter(Composable):
+    """Stem English words (Snowball English); leave Han, Hangul, numbers and symbols alone.
+
+    >>> [t.text for t in LatinStemFilter()(BilingualTokenizer()("rates cutting 降息"))]
+    ['rate', 'cut', '降息']
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text
+            if text.isascii() and text.isalpha() and not t.stopped and not t.analyzed:
+                t.text = _stem(text)
+            yield t
+
+
+@functools.lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    return stem(word)
+
+
+# --- Analyzers -----------------------------------------------------------------
+
+
+def word_analyzer():
+    """Analyze prose in any mix of Chinese, English and other scripts into words."""
+    return BilingualTokenizer() | EnglishStopFilter() | LatinStemFilter()
+
+
+def bigram_analyzer():
+    """Index every pair of adjacent CJK characters for substring matching."""
+    return CJKGramTokenizer(2)
+
+
+def unigram_analyzer():
+    """Index every CJK character so that one-character queries find their documents."""
+    return CJKGramTokenizer(1)
+
+
+def key_analyzer():
+    """Keep each tag or author whole and folded, for exact filters and facets."""
+    return KeyTokenizer()
+
+
+def spell_analyzer():
+    """Collect plain English words as the vocabulary for spelling suggestions."""
+    return SpellTokenizer()
+
+
+def preanalyzed(terms) -> Analyzed:
+    """Wrap terms analyzed in a worker so the writer indexes them as they are."""
+    return Analyzed(terms)
+
+
+def analyze(text: str) -> list[str]:
+    """Return the terms the index stores for ``text`` (for tests and tools)."""
+    return [t.text for t in _WORD(text)]
+
+
+def analyze_many(values: Iterable[str]) -> list[str]:
+    """Analyze several texts as one stream of terms, as a worker hands them over."""
+    out: list[str] = []
+    for v in values:
+        out.extend(t.text for t in _WORD(v))
+    return out
+
+
+_WORD = word_analyzer()
+
+
+def word_spans(folded: str) -> Iterator[tuple[str, int, int]]:
+    """Yield the analyzed form and span of each non-CJK word of folded text (for highlights)."""
+    for m in _TOKEN_RE.finditer(folded):
+        kind = m.lastgroup
+        if kind == "cjk":
+            continue
+        if kind == "num":
+            yield m.group().replace(",", ""), m.start(), m.end()
+            continue
+        word = m.group().replace("’", "'")
+        if word.isascii() and word.isalpha():
+            yield word, m.start(), m.end()
+            if word not in STOP_WORDS:
+                yield _stem(word), m.start(), m.end()
+        else:
+            yield word, m.start(), m.end()

@@ -1,0 +1,84 @@
+"""Character folding shared by indexing, querying and highlighting.
+
+Folding makes equivalent spellings one term: NFKC turns full-width ``ＡＩ`` into
+``AI``, OpenCC turns Traditional ``立法會`` into Simplified ``立法会``, and
+lower-casing joins ``Rate`` and ``rate``. ``fold_with_map`` also returns, for
+every folded character, the offset of the original character it came from, so
+that highlights can mark the text exactly as the document wrote it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+
+# Scripts written without spaces between words. Han is segmented into words by
+# jieba; all of them are also indexed as character n-grams for substring recall.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+HANGUL = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+SE_ASIAN = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"  # Thai, Lao, Myanmar, Khmer
+CJK = HAN + KANA + HANGUL + SE_ASIAN
+
+HAN_RE = re.compile(f"[{HAN}]")
+CJK_RUN_RE = re.compile(f"[{CJK}]+")
+
+
+@functools.cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional to Simplified, keeping one character per character."""
+    if not HAN_RE.search(text):
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) == len(text):
+        return converted
+    # OpenCC's phrase tables almost never change the length; when they do,
+    # convert character by character so offsets stay aligned.
+    return "".join(_convert_char(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _convert_char(ch: str) -> str:
+    out = _t2s().convert(ch)
+    return out if len(out) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """Fold width, compatibility forms, Traditional characters and case."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+
+
+def fold_with_map(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` and map every folded character back to its source offset."""
+    if unicodedata.is_normalized("NFKC", text):
+        normal, offsets = text, list(range(len(text)))
+    else:
+        parts: list[str] = []
+        offsets = []
+        for i, ch in enumerate(text):
+            n = unicodedata.normalize("NFKC", ch)
+            parts.append(n)
+            offsets.extend([i] * len(n))
+        normal = "".join(parts)
+    folded = to_simplified(normal)
+    lowered = folded.lower()
+    if len(lowered) != len(folded):  # a handful of letters lower to two
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)
+    return lowered, offsets
+
+
+def has_cjk(text: str) -> bool:
+    """Tell whether text holds any character of a script written without spaces."""
+    return CJK_RUN_RE.search(text) is not None
+
+
+def has_han(text: str) -> bool:
+    """Tell whether text holds a Han character (Chinese)."""
+    return HAN_RE.search(text) is not None

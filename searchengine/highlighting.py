@@ -1,0 +1,113 @@
+"""Highlighted titles and snippets: escaped HTML with <mark> around matched words.
+
+Matching works on folded text (width, Traditional/Simplified and case folded)
+with a map back to the original characters, so marks land on the text as the
+document wrote it. Han terms are found as substrings, which needs no word
+segmentation at query time and marks the whole matched word.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from searchengine.analysis import word_spans
+from searchengine.folding import fold_with_map
+from searchengine.query import HighlightTerms
+
+SNIPPET_CHARS = 200
+_SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
+
+
+def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Find the spans of ``text`` that match, merged so each run of matches is one span."""
+    if not text or not terms:
+        return []
+    folded, offsets = fold_with_map(text)
+    raw: list[tuple[int, int]] = []
+    for needle in terms.cjk:
+        start = folded.find(needle)
+        while start != -1:
+            raw.append((start, start + len(needle)))
+            start = folded.find(needle, start + 1)
+    if terms.words or terms.prefixes:
+        for word, s, e in word_spans(folded):
+            if word in terms.words or any(word.startswith(p) for p in terms.prefixes):
+                raw.append((s, e))
+    spans = sorted((offsets[s], offsets[e - 1] + 1) for s, e in raw)
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and (s <= merged[-1][1] or not text[merged[-1][1] : s].strip()):
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+    """Escape text[start:end] and wrap the spans inside it in <mark>."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    pos = start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        out.append(html.escape(text[pos:s], quote=True))
+        out.append("<mark>" + html.escape(text[s:e], quote=True) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end], quote=True))
+    return "".join(out)
+
+
+def highlight_title(title: str, terms: HighlightTerms) -> str:
+    """Return the whole title, escaped, with its matches marked."""
+    return render(title, match_spans(title, terms))
+
+
+def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, int]:
+    if not spans:
+        return 0, min(len(text), size)
+    best, best_score = spans[0], -1
+    for s, _ in spans:
+        inside = [sp for sp in spans if s <= sp[0] and sp[1] <= s + size]
+        score = sum(len(t) for t in {text[a:b].lower() for a, b in inside}) * 10 + len(inside)
+        if score > best_score:
+            best, best_score = (s, _), score
+    anchor = best[0]
+    # Start at the beginning of the sentence that holds the first match, if near.
+    lead = max(0, anchor - size // 3)
+    boundaries = [m.end() for m in _SENTENCE_END.finditer(text, lead, anchor)]
+    if boundaries:
+        start = boundaries[-1]
+    elif lead == 0:
+        start = 0
+    else:
+        space = text.find(" ", lead, anchor)
+        start = space + 1 if space != -1 and anchor - space < size // 3 else lead
+    while start < anchor and text[start].isspace():
+        start += 1
+    end = min(len(text), start + size)
+    if end < len(text):
+        covered = [e for s, e in spans if start <= s and e <= end]
+        floor = max([start + size // 2, *covered])
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, floor, end)]
+        if ends:
+            end = ends[-1]
+        else:
+            space = text.rfind(" ", floor, end)
+            if space != -1:
+                end = space
+    end = max(end, best[1])
+    return start, end
+
+
+def snippet(text: str, terms: HighlightTerms, size: int = SNIPPET_CHARS) -> tuple[str, int]:
+    """Cut the passage with the most distinct matches; return its HTML and match count."""
+    spans = match_spans(text, terms)
+    start, end = _window(text, spans, size)
+    body = render(text, spans, start, end).replace("\n", " ")
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    inside = sum(1 for s, e in spans if s < end and e > start)
+    return f"{prefix}{body.strip()}{suffix}", inside

@@ -1,0 +1,119 @@
+"""The Whoosh schema: what is searchable, what is displayed, what is faceted."""
+
+from __future__ import annotations
+
+import json
+from datetime import timezone
+
+from whoosh import columns, fields, formats
+
+from searchengine import analysis
+from searchengine.document import Document
+from searchengine.folding import fold
+from searchengine.text import split_parts
+
+# Bump when the analysis or the fields change: an index of another version is
+# refused with a message asking for a rebuild instead of giving wrong answers.
+SCHEMA_VERSION = 1
+
+# Field weights for BM25F: the title and the English description say what a
+# digest is about; tags next; the body last. Gram fields only add recall.
+WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
+GRAM_BOOST = 0.35
+
+
+class KEY(fields.FieldType):
+    """An exact, unscored, multi-valued keyword (a tag or an author)."""
+
+    def __init__(self):
+        self.format = formats.Existence()
+        self.analyzer = analysis.key_analyzer()
+        self.scorable = False
+        self.stored = False
+        self.unique = False
+        self.vector = None
+        self.column_type = None
+
+
+def build_schema() -> fields.Schema:
+    """Declare the fields once, for the rebuild and for the reader."""
+    word = analysis.word_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        path=fields.STORED(),
+        title=fields.TEXT(analyzer=word, stored=True, field_boost=WORD_FIELDS["title"]),
+        description=fields.TEXT(
+            analyzer=word, stored=True, field_boost=WORD_FIELDS["description"]
+        ),
+        tags_text=fields.TEXT(analyzer=word, field_boost=WORD_FIELDS["tags_text"]),
+        body=fields.TEXT(analyzer=word),
+        title_grams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
+        bigrams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
+        unigrams=fields.TEXT(analyzer=analysis.unigram_analyzer(), phrase=False),
+        spell=fields.TEXT(analyzer=analysis.spell_analyzer(), phrase=False),
+        tag=KEY(),
+        author_key=KEY(),
+        date=fields.DATETIME(stored=True, sortable=True),
+        facets=fields.COLUMN(columns.VarBytesColumn()),
+        tags=fields.STORED(),
+        author=fields.STORED(),
+        category=fields.STORED(),
+        url=fields.STORED(),
+        markdown=fields.STORED(),
+        extra=fields.STORED(),
+        mtime=fields.STORED(),
+        size=fields.STORED(),
+        notes=fields.STORED(),
+    )
+
+
+def document_fields(doc: Document) -> dict:
+    """Analyze a document into the values the writer adds (run in worker processes)."""
+    parts = split_parts(doc.body)
+    visible = parts.all
+    tags_joined = " ".join(doc.tags)
+    everything = "\n".join([doc.title, doc.description, tags_joined, visible])
+    folded = fold(everything)
+    date = doc.date.astimezone(timezone.utc).replace(tzinfo=None) if doc.date else None
+    facet_data = {
+        "t": [[analysis.facet_key(t), t] for t in doc.tags],
+        "a": [analysis.facet_key(doc.author), doc.author] if doc.author else None,
+        "d": date.strftime("%Y-%m") if date else None,
+        "ts": date.timestamp() if date else None,
+    }
+    values = {
+        "id": doc.id,
+        "path": doc.path,
+        "title": analysis.preanalyzed(analysis.analyze(doc.title)),
+        "_stored_title": doc.title,
+        "description": analysis.preanalyzed(analysis.analyze(doc.description)),
+        "_stored_description": doc.description,
+        "tags_text": analysis.preanalyzed(analysis.analyze(tags_joined)),
+        "body": analysis.preanalyzed(analysis.analyze(visible)),
+        "title_grams": analysis.preanalyzed(title_grams(doc.title)),
+        "bigrams": analysis.preanalyzed(analysis.grams(folded, 2)),
+        "unigrams": analysis.preanalyzed([g for g in analysis.grams(folded, 1) if g is not None]),
+        "spell": analysis.preanalyzed([m for m in analysis.spell_words(folded)]),
+        "tag": [analysis.facet_key(t) for t in doc.tags],
+        "author_key": [analysis.facet_key(doc.author)] if doc.author else [],
+        "facets": json.dumps(facet_data, ensure_ascii=False).encode("utf-8"),
+        "tags": list(doc.tags),
+        "author": doc.author,
+        "category": doc.category,
+        "url": doc.url,
+        "markdown": doc.body,
+        "extra": doc.extra,
+        "mtime": doc.mtime,
+        "size": doc.size,
+        "notes": list(doc.notes),
+    }
+    if date is not None:
+        values["date"] = date
+    return values
+
+
+def title_grams(title: str) -> list[str | None]:
+    """Index a title's character pairs and single characters in one small field."""
+    folded = fold(title)
+    singles = [g for g in analysis.grams(folded, 1) if g is not analysis.GAP]
+    return [*analysis.grams(folded, 2), analysis.GAP, *singles]

@@ -1,0 +1,290 @@
+"""One search function behind the page, the API and the command line."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time as dtime, timezone
+
+from whoosh import query as wq
+
+from searchengine import analysis
+from searchengine.errors import InvalidParameter
+from searchengine.facets import FacetValue
+from searchengine.highlighting import highlight_title, snippet
+from searchengine.index import Index, View
+from searchengine.query import ParsedQuery, parse_query
+from searchengine.text import split_parts
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PER_PAGE = 100
+MAX_FILTER_VALUES = 20
+RECENCY_WEIGHT = 0.08  # at most +8% for the newest document: a tie-breaker, not a ranking
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What a reader asked for: a query, filters, a sort and a page."""
+
+    q: str = ""
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    disjunctive: bool = False  # the page counts each facet without its own filter
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise InvalidParameter("sort", f"must be one of {', '.join(SORTS)}")
+        if self.page < 1:
+            raise InvalidParameter("page", "must be 1 or more")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+        if len(self.tags) > MAX_FILTER_VALUES or len(self.authors) > MAX_FILTER_VALUES:
+            raise InvalidParameter("tag", f"at most {MAX_FILTER_VALUES} values per filter")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidParameter("from", "must not be after 'to'")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result; ``to_dict`` is its JSON form."""
+
+    id: str
+    title: str
+    description: str
+    date: str | None
+    tags: list[str]
+    author: str
+    url: str
+    score: float
+    title_html: str
+    snippet_html: str
+    snippet_lang: str = "zh"
+    other_snippet_html: str = ""
+    category: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "date": self.date,
+            "tags": self.tags,
+            "author": self.author,
+            "url": self.url,
+            "score": self.score,
+            "highlights": {"title": self.title_html, "snippet": self.snippet_html},
+        }
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    """The answer to a SearchRequest; ``to_dict`` is the JSON contract."""
+
+    request: SearchRequest
+    total: int
+    took_ms: float
+    relaxed: bool
+    results: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    suggestion: str | None = None
+    language: str = "en"
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.request.per_page))
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.request.q,
+            "total": self.total,
+            "page": self.request.page,
+            "per_page": self.request.per_page,
+            "took_ms": self.took_ms,
+            "relaxed": self.relaxed,
+            "results": [h.to_dict() for h in self.results],
+            "facets": {k: [v.to_dict() for v in vs] for k, vs in self.facets.items()},
+            "suggestion": self.suggestion,
+        }
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(q: str) -> ParsedQuery:
+    return parse_query(q)
+
+
+def _filters(req: SearchRequest, *, tags=True, authors=True, dates=True) -> list[wq.Query]:
+    out: list[wq.Query] = []
+    if tags:
+        out += [wq.Term("tag", analysis.facet_key(t)) for t in req.tags if analysis.facet_key(t)]
+    if authors and req.authors:
+        keys = [analysis.facet_key(a) for a in req.authors]
+        out.append(wq.Or([wq.Term("author_key", k) for k in keys]))
+    if dates and (req.date_from or req.date_to):
+        start = datetime.combine(req.date_from, dtime.min) if req.date_from else None
+        end = datetime.combine(req.date_to, dtime.max) if req.date_to else None
+        out.append(wq.DateRange("date", start, end))
+    return out
+
+
+def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> set[int]:
+    parts = ([q] if q is not None else []) + filters
+    if not parts:
+        return set(view.facets.live)
+    combined = parts[0] if len(parts) == 1 else wq.And(parts)
+    return set(view.searcher.docs_for_query(combined))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+
+
+def search(index: Index, req: SearchRequest) -> SearchResponse:
+    """Run a request against the live index: ranked page, exact facets, highlights."""
+    started = time.perf_counter()
+    pq = _parse(req.q)
+    with index.view() as view:
+        filters = _filters(req)
+        active = pq.query
+        docs = _docs(view, active, filters)
+        relaxed = False
+        if not docs and pq.relaxed is not None:
+            relaxed_docs = _docs(view, pq.relaxed, filters)
+            if relaxed_docs:
+                docs, active, relaxed = relaxed_docs, pq.relaxed, True
+        facets = _facets(view, req, active, docs)
+        page = _page(view, req, active, docs)
+        results = [_hit(view, docnum, score, pq) for docnum, score in page]
+        suggestion = _suggest(view, pq, req.q)
+    took = round((time.perf_counter() - started) * 1000, 2)
+    return SearchResponse(req, len(docs), took, relaxed, results, facets, suggestion, pq.language)
+
+
+def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list[FacetValue]]:
+    table = view.facets
+    if q is None and not (req.tags or req.authors or req.date_from or req.date_to):
+        return table.everything()
+    author_docs = date_docs = docs
+    if req.disjunctive and req.authors:
+        author_docs = _docs(view, q, _filters(req, authors=False))
+    if req.disjunctive and (req.date_from or req.date_to):
+        date_docs = _docs(view, q, _filters(req, dates=False))
+    return {
+        "tags": table.tags(docs),
+        "author": table.authors(author_docs),
+        "date": table.months(date_docs),
+    }
+
+
+def _page(view: View, req: SearchRequest, q, docs: set[int]) -> list[tuple[int, float]]:
+    offset = (req.page - 1) * req.per_page
+    if offset >= len(docs):
+        return []
+    table = view.facets
+    if q is None or req.sort != "relevance":
+        order = table.oldest_first if req.sort == "oldest" else table.newest_first
+        picked: list[int] = []
+        seen = 0
+        for d in order:
+            if d in docs:
+                if seen >= offset:
+                    picked.append(d)
+                    if len(picked) == req.per_page:
+                        break
+                seen += 1
+        scores = _scores(view, q, picked) if q is not None else {}
+        return [(d, scores.get(d, 0.0)) for d in picked]
+    ranked = _ranked(view, q, docs, offset + req.per_page)
+    return ranked[offset : offset + req.per_page]
+
+
+def _ranked(view: View, q, docs: set[int], limit: int) -> list[tuple[int, float]]:
+    """Rank by BM25F, then nudge by recency within a small margin."""
+    pool = max(limit, 50)
+    hits = view.searcher.search(q, filter=docs, limit=pool)
+    stamps = [t for t in view.facets.doc_ts if t is not None]
+    lo, hi = (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
+    span = (hi - lo) or 1.0
+    rescored = []
+    for hit in hits:
+        ts = view.facets.doc_ts[hit.docnum]
+        fresh = ((ts - lo) / span) if ts is not None else 0.0
+        rescored.append((hit.docnum, hit.score * (1 + RECENCY_WEIGHT * fresh)))
+    rescored.sort(key=lambda x: -x[1])
+    return [(d, round(s, 4)) for d, s in rescored]
+
+
+def _scores(view: View, q, docnums: list[int]) -> dict[int, float]:
+    if not docnums:
+        return {}
+    hits = view.searcher.search(q, filter=set(docnums), limit=len(docnums))
+    return {h.docnum: round(h.score, 4) for h in hits}
+
+
+def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:
+    stored = view.searcher.stored_fields(docnum)
+    title = stored.get("title", "")
+    parts = split_parts(stored.get("markdown", ""))
+    terms = pq.highlight
+    zh_html, zh_n = snippet(parts.zh, terms) if parts.zh else ("", 0)
+    en_html, en_n = snippet(parts.en, terms) if parts.en else ("", 0)
+    prefer_zh = pq.language == "zh"
+    if zh_n and (prefer_zh or zh_n > en_n) or not en_html or (prefer_zh and not en_n):
+        lang, main, other = "zh", zh_html, en_html
+    else:
+        lang, main, other = "en", en_html, zh_html
+    if not main:
+        lang, main, other = ("en" if lang == "zh" else "zh"), other, ""
+    return Hit(
+        id=stored["id"],
+        title=title,
+        description=stored.get("description", ""),
+        date=_iso(stored.get("date")),
+        tags=list(stored.get("tags") or []),
+        author=stored.get("author", ""),
+        url=stored.get("url", ""),
+        score=score,
+        title_html=highlight_title(title, terms),
+        snippet_html=main,
+        snippet_lang=lang,
+        other_snippet_html=other,
+        category=stored.get("category", ""),
+    )
+
+
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
+    """Offer a corrected query when an English word is unknown to the index."""
+    words = [w for text in pq.plain_words for w in _WORD.findall(text)]
+    if not words:
+        return None
+    reader = view.searcher.reader()
+    corrector = None
+    fixed = q
+    changed = False
+    for word in dict.fromkeys(words):
+        low = word.lower()
+        if low in analysis.STOP_WORDS or reader.doc_frequency("spell", low) > 0:
+            continue
+        corrector = corrector or view.searcher.corrector("spell")
+        options = corrector.suggest(low, limit=1, maxdist=2, prefix=1)
+        if options and options[0] != low:
+            fixed = re.sub(rf"\b{re.escape(word)}\b", options[0], fixed)
+            changed = True
+    return fixed if changed else None
+
+
+def request_for_page(req: SearchRequest, page: int) -> SearchRequest:
+    """Copy a request onto another page (for pagination links)."""
+    return replace(req, page=page)
+
+
+

@@ -1,0 +1,82 @@
+"""From a digest's Markdown to the text a reader sees, split by language.
+
+Search and snippets work on visible text, so link targets, image addresses and
+markup never match a query or show up in a snippet. A digest has a Chinese part
+and an English part; each paragraph goes to the part whose script dominates it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from searchengine.folding import CJK_RUN_RE
+
+_SOURCE_LINE = re.compile(
+    r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.M | re.I
+)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
+_REF_LINK = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
+_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
+_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.M)
+_EMPHASIS = re.compile(r"(\*\*|__|\*|~~|`)")
+_QUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The visible text of a digest, as its Chinese part and its English part."""
+
+    zh: str
+    en: str
+
+    @property
+    def all(self) -> str:
+        return "\n\n".join(p for p in (self.zh, self.en) if p)
+
+
+def visible_text(markdown: str) -> str:
+    """Strip Markdown and HTML markup, keeping the words a reader sees."""
+    text = _SOURCE_LINE.sub("", markdown)
+    text = _SCRIPT_STYLE.sub(" ", text)
+    text = _COMMENT.sub(" ", text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub("", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _TAG.sub(" ", text)
+    text = _RULE.sub("", text)
+    text = _HEADING.sub("", text)
+    text = _QUOTE.sub("", text)
+    text = _EMPHASIS.sub("", text)
+    text = html.unescape(text)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def paragraph_language(paragraph: str) -> str:
+    """Say 'zh' when CJK characters carry a paragraph, else 'en'."""
+    cjk = sum(len(m.group()) for m in CJK_RUN_RE.finditer(paragraph))
+    if not cjk:
+        return "en"
+    latin = len(_LATIN.findall(paragraph))
+    return "zh" if cjk * 4 >= latin else "en"
+
+
+def split_parts(markdown: str) -> Parts:
+    """Split a digest's visible text into its Chinese part and its English part."""
+    zh: list[str] = []
+    en: list[str] = []
+    for para in visible_text(markdown).split("\n\n"):
+        para = para.strip()
+        if para:
+            (zh if paragraph_language(para) == "zh" else en).append(para)
+    return Parts("\n\n".join(zh), "\n\n".join(en))
