@@ -1,0 +1,1 @@
+"""Benchmarks and quality measurements, each run beside the naive baseline."""

@@ -1,0 +1,73 @@
+"""Fetch one stored document by id, for the document page and /api/doc."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timezone
+
+from searchengine.errors import DocumentNotFound
+from searchengine.index import Index
+from searchengine.text import Parts, split_parts
+
+MAX_ID_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as indexed: its fields, its Markdown and its two language parts."""
+
+    id: str
+    title: str
+    description: str
+    date: str | None
+    tags: list[str]
+    author: str
+    category: str
+    url: str
+    body: str
+    path: str
+    extra: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def parts(self) -> Parts:
+        return split_parts(self.body)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "date": self.date,
+            "tags": self.tags,
+            "author": self.author,
+            "category": self.category,
+            "url": self.url,
+            "extra": self.extra,
+            "body": self.body,
+        }
+
+
+def get_document(index: Index, doc_id: str) -> StoredDocument:
+    """Look a document up by its exact id in the index (never on the file system)."""
+    if not doc_id or len(doc_id) > MAX_ID_CHARS or "\x00" in doc_id:
+        raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+    with index.view() as view:
+        stored = view.searcher.document(id=doc_id)
+    if stored is None:
+        raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+    when = stored.get("date")
+    return StoredDocument(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        description=stored.get("description", ""),
+        date=when.replace(tzinfo=timezone.utc).isoformat() if when else None,
+        tags=list(stored.get("tags") or []),
+        author=stored.get("author", ""),
+        category=stored.get("category", ""),
+        url=stored.get("url", ""),
+        body=stored.get("markdown", ""),
+        path=stored.get("path", ""),
+        extra=dict(stored.get("extra") or {}),
+        notes=list(stored.get("notes") or []),
+    )

@@ -1,0 +1,297 @@
+"""Shared fixtures: a small hand-written bilingual corpus, indexed once per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``corpus`` when ../shared/corpus is not there."""
+    if SHARED_CORPUS.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"needs the shared corpus at {SHARED_CORPUS}")
+    for item in items:
+        if "corpus" in item.keywords:
+            item.add_marker(skip)
+
+
+# --- Writing digest files -------------------------------------------------------------
+
+
+def write_doc(
+    root: Path,
+    relpath: str,
+    *,
+    title="Test digest",
+    date="2024-07-19",
+    tags=("test",),
+    author="tester",
+    description="",
+    body="测试正文。\n\nTest body.",
+    front_matter_extra: dict | None = None,
+    raw: bytes | str | None = None,
+) -> Path:
+    """Write one digest in the corpus shape: YAML front matter, then the Markdown body.
+
+    A field passed as None is left out; to write ``field: null`` put it in
+    ``front_matter_extra``. A ``datetime.date`` is written as a YAML date, a str
+    as a YAML string. With ``raw``, exactly those bytes (or UTF-8 text) are written.
+    """
+    path = Path(root) / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if raw is not None:
+        if isinstance(raw, bytes):
+            path.write_bytes(raw)
+        else:
+            path.write_bytes(raw.encode("utf-8"))
+        return path
+    meta: dict = {}
+    for name, value in (
+        ("title", title),
+        ("date", date),
+        ("description", description),
+        ("tags", tags),
+        ("author", author),
+    ):
+        if value is None or (name == "description" and value == ""):
+            continue
+        meta[name] = list(value) if isinstance(value, tuple) else value
+    meta.update(front_matter_extra or {})
+    head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) if meta else ""
+    path.write_text(f"---\n{head}---\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(name="write_doc")
+def _write_doc_fixture():
+    """Hand tests the ``write_doc`` helper."""
+    return write_doc
+
+
+# --- The small corpus -----------------------------------------------------------------
+
+
+def key(value: str) -> str:
+    """Fold a tag or author the way a reader expects (width and case), independently."""
+    return " ".join(unicodedata.normalize("NFKC", value).lower().split())
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One hand-written digest and what a reader should see of it."""
+
+    relpath: str
+    title: str
+    date: object  # what goes into the front matter (None: no date)
+    tags: object  # the raw front-matter shape
+    author: str | None
+    body: str
+    description: str = ""
+    expect_tags: tuple[str, ...] = ()  # the tags as a reader reads them
+    month: str | None = None  # YYYY-MM of the UTC date
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.relpath.rsplit(".", 1)[0]
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.title, self.description, self.body])
+
+
+SMALL_DOCS: tuple[Spec, ...] = (
+    Spec(
+        "2024/07/fed-signals-cut.md",
+        title="美联储暗示九月降息",
+        date="2024-07-19T04:00:47.838Z",
+        tags=["us", "Economy"],
+        author="ft",
+        description="The Fed signals an interest rate cut in September",
+        body="[原文链接](https://ft.com/fed)\n\n美联储主席表示，通胀数据支持降息。\n\n"
+        "The Federal Reserve signalled an interest rate cut as inflation cools.",
+        expect_tags=("us", "Economy"),
+        month="2024-07",
+    ),
+    Spec(
+        "2024/07/banks-cutting-rates.md",
+        title="Banks keep cutting rates",
+        date=dt.date(2024, 7, 5),
+        tags=["US", "banks"],
+        author="FT",
+        body="各国银行继续下调利率。\n\nCentral banks are cutting rates across the world.",
+        expect_tags=("US", "banks"),
+        month="2024-07",
+    ),
+    Spec(
+        "2024/07/legco-election.md",
+        title="立法會選舉結果公佈",
+        date="2024-07-25",
+        tags="香港, 政治",
+        author="hkcnews",
+        body="立法會選舉投票率創新低，選民關注經濟。\n\nThe Legislative Council election turnout hit a record low.",
+        expect_tags=("香港", "政治"),
+        month="2024-07",
+    ),
+    Spec(
+        "2024/08/marxism-book.md",
+        title="马克思主义哲学新书出版",
+        date=dt.date(2024, 8, 2),
+        tags="books",
+        author="xinhua",
+        body="这本书讨论马克思主义的历史与现实。\n\nA new book on Marxism and its history.",
+        expect_tags=("books",),
+        month="2024-08",
+    ),
+    Spec(
+        "2024/08/mug-design.md",
+        title="咖啡马克杯设计大赛",
+        date="2024/08/15",
+        tags=["design"],
+        author="ft",
+        body="设计师展示了新的马克杯。\n\nDesigners showed new coffee mugs.",
+        expect_tags=("design",),
+        month="2024-08",
+    ),
+    Spec(
+        "2024/09/open-source-tool.md",
+        title="开源工具发布",
+        date="September 3, 2024",
+        tags=["tech", "AI"],
+        author="hkcnews",
+        body="这个工具安装简单易用，支持多种平台。\n\nThe tool is easy to install on every platform.",
+        expect_tags=("tech", "AI"),
+        month="2024-09",
+    ),
+    Spec(
+        "2024/09/ai-chips.md",
+        title="ＡＩ芯片需求大增",
+        date="2024-09-20",
+        tags=["ＡＩ", "chips"],
+        author="xinhua",
+        body="ＡＩ芯片出货量持续增长。\n\nDemand for AI chips surged as data centres expand.",
+        expect_tags=("ＡＩ", "chips"),
+        month="2024-09",
+    ),
+    Spec(
+        "2024/09/fish & chips.md",
+        title="Fish & Chips <script>alert(1)</script> 降价",
+        date="2024-09-28",
+        tags=["food"],
+        author="ft",
+        body="炸鱼薯条降价了 & 啤酒也便宜。\n\nFish & chips prices dropped at AT&T's canteen <b>today</b>.",
+        expect_tags=("food",),
+        month="2024-09",
+    ),
+    Spec(
+        "2024/10/sp500-record.md",
+        title="S&P 500 hits a record",
+        # 03:00 in Hong Kong is still September in UTC.
+        date="2024-10-01T03:00:00+08:00",
+        tags="markets",
+        author="ft",
+        body="标普500指数创新高，罗素2000指数上涨7%。\n\n"
+        "The S&P 500 closed at a record; the Russell 2,000 rose 7% and yields fell 3.5%.",
+        expect_tags=("markets",),
+        month="2024-09",
+    ),
+    Spec(
+        "2024/10/삼성전자.md",
+        title="삼성전자 HBM 공급 계약",
+        date="2024-10-08",
+        tags=["korea", "chips"],
+        author="xinhua",
+        body="삼성전자가 엔비디아에 HBM을 공급한다.\n\nSamsung Electronics will supply HBM chips.",
+        expect_tags=("korea", "chips"),
+        month="2024-10",
+    ),
+    Spec(
+        "2024/10/eurozone-inflation.md",
+        title="Eurozone inflation slows",
+        date="2024-10-30",
+        tags=["europe", "economy"],
+        author="xinhua",
+        body="欧元区通胀放缓，欧洲央行考虑降息。\n\nInflation in the eurozone slowed, and the ECB is cutting rates.",
+        expect_tags=("europe", "economy"),
+        month="2024-10",
+    ),
+    Spec(
+        "notes/没有日期 note.md",
+        title="没有日期的笔记",
+        date=None,
+        tags=None,
+        author="hkcnews",
+        body="关于利率的随笔。\n\nNotes on rates, written without a date.",
+        month=None,
+    ),
+)
+
+
+def write_spec(root: Path, spec: Spec) -> Path:
+    """Write one Spec into a corpus folder."""
+    extra = dict(spec.extra)
+    if spec.tags is None:
+        extra["tags"] = None
+    return write_doc(
+        root,
+        spec.relpath,
+        title=spec.title,
+        date=spec.date,
+        tags=spec.tags,
+        author=spec.author,
+        description=spec.description,
+        body=spec.body,
+        front_matter_extra=extra,
+    )
+
+
+@dataclass
+class SmallIndex:
+    """The small corpus, its index folder and the open index."""
+
+    corpus: Path
+    index_dir: Path
+    ix: object
+    docs: tuple[Spec, ...]
+    report: object
+
+    def spec(self, doc_id: str) -> Spec:
+        return next(d for d in self.docs if d.id == doc_id)
+
+
+@pytest.fixture(scope="session")
+def small_docs() -> tuple[Spec, ...]:
+    """The hand-written digests of the small corpus, with what a reader expects."""
+    return SMALL_DOCS
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    """Write the small bilingual corpus once per session."""
+    root = tmp_path_factory.mktemp("small_corpus")
+    for spec in SMALL_DOCS:
+        write_spec(root, spec)
+    (root / "README.txt").write_text("not a digest", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_index(small_corpus, tmp_path_factory):
+    """Index the small corpus once per session and open it as the web app would."""
+    from indexer.rebuild import rebuild
+    from searchengine import Settings, open_index
+
+    index_dir = tmp_path_factory.mktemp("small_index")
+    report = rebuild(Settings.resolve(small_corpus, index_dir), jobs=1)
+    ix = open_index(index_dir)
+    yield SmallIndex(small_corpus, index_dir, ix, SMALL_DOCS, report)
+    ix.close()

@@ -1,0 +1,60 @@
+"""Map the library's typed errors to HTTP: JSON under /api, a page elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
+
+from searchengine.errors import (
+    DocumentNotFound,
+    IndexBusy,
+    IndexIncompatible,
+    IndexMissing,
+    SearchEngineError,
+)
+
+log = logging.getLogger("digest.errors")
+
+STATUS = {DocumentNotFound: 404, IndexMissing: 503, IndexIncompatible: 503, IndexBusy: 503}
+
+
+def check_request_size() -> None:
+    """Refuse absurdly long URLs before any work is done."""
+    if len(request.full_path) > current_app.config["MAX_URL_CHARS"]:
+        raise RequestURITooLarge("The request URL is too long.")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, code: str, message: str):
+    """Answer with the contract's error shape, or an error page for browsers."""
+    if _wants_json():
+        resp = jsonify({"error": {"code": code, "message": message}})
+        resp.status_code = status
+        return resp
+    from web.pages import page_context
+
+    html = render_template("error.html", status=status, code=code, message=message, **page_context())
+    return html, status
+
+
+def register(app: Flask) -> None:
+    """Install the handlers: typed errors, HTTP errors, and a last resort."""
+
+    @app.errorhandler(SearchEngineError)
+    def _engine_error(exc: SearchEngineError):
+        return error_response(STATUS.get(type(exc), 400), exc.code, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 400, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error on %s", request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

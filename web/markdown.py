@@ -1,0 +1,68 @@
+"""Render a digest's Markdown to safe HTML, one section per language."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+from searchengine.highlighting import match_spans, render
+from searchengine.query import HighlightTerms
+from searchengine.text import paragraph_language, visible_text
+
+_MD = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
+    "table"
+)
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1",
+    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong",
+    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul", "mark", "span",
+}
+_ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"align"}, "th": {"align"}}
+_SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.I)
+_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
+_TEXT_OR_TAG = re.compile(r"(<[^>]*>)|([^<]+)")
+
+
+def to_html(markdown: str) -> str:
+    """Render Markdown and sanitise it: no scripts, no event handlers, no javascript: links."""
+    return nh3.clean(
+        _MD.render(markdown),
+        tags=_TAGS,
+        attributes=_ATTRS,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def language_sections(markdown: str) -> list[tuple[str, str]]:
+    """Split the body into its Chinese and English parts, each rendered to safe HTML."""
+    blocks: dict[str, list[str]] = {"zh": [], "en": []}
+    for block in re.split(r"\n\s*\n", markdown):
+        lines = [ln for ln in block.splitlines() if not _SOURCE_LINE.match(ln) and not _RULE.match(ln)]
+        chunk = "\n".join(lines).strip()
+        if not chunk:
+            continue
+        text = visible_text(chunk)
+        if not text:
+            if "<" in chunk:  # an image or figure: keep it with the part before it
+                blocks["zh" if blocks["zh"] and not blocks["en"] else "en"].append(chunk)
+            continue
+        blocks[paragraph_language(text)].append(chunk)
+    return [(lang, to_html("\n\n".join(b))) for lang, b in blocks.items() if b]
+
+
+def mark_terms(safe_html: str, terms: HighlightTerms) -> str:
+    """Mark query terms in the text of already-sanitised HTML, leaving tags alone."""
+    if not terms:
+        return safe_html
+    out = []
+    for m in _TEXT_OR_TAG.finditer(safe_html):
+        if m.group(1):
+            out.append(m.group(1))
+        else:
+            text = html.unescape(m.group(2))
+            out.append(render(text, match_spans(text, terms)))
+    return "".join(out)

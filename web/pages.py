@@ -1,0 +1,159 @@
+"""The HTML pages: search and document, rendered on the server, enhanced by a small script."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from searchengine.documents import get_document
+from searchengine.errors import InvalidParameter, InvalidQuery
+from searchengine.params import parse_request
+from searchengine.query import parse_query
+from searchengine.search import SearchRequest, SearchResponse, search
+from web.i18n import HELP, current_lang, translate
+from web.markdown import language_sections, mark_terms
+
+bp = Blueprint("pages", __name__)
+
+
+def page_context() -> dict:
+    """What every template needs: the interface language and its strings."""
+    lang = current_lang()
+    other = "en" if lang == "zh" else "zh"
+    args = [(k, v) for k, vs in request.args.lists() if k != "lang" for v in vs]
+    return {
+        "lang_url": request.path + "?" + urlencode([*args, ("lang", other)]),
+        "lang": lang,
+        "t": lambda key, **kw: translate(key, lang, **kw),
+        "help_rows": HELP[lang],
+        "other_lang": other,
+    }
+
+
+def search_url(req: SearchRequest, **change) -> str:
+    """Link to the same search with one thing changed (a filter, the sort, the page)."""
+    tags = [t for t in req.tags if t != change.get("remove_tag")]
+    if change.get("add_tag") and change["add_tag"] not in tags:
+        tags.append(change["add_tag"])
+    authors = [a for a in req.authors if a != change.get("remove_author")]
+    if change.get("add_author") and change["add_author"] not in authors:
+        authors.append(change["add_author"])
+    date_from = change.get("date_from", req.date_from)
+    date_to = change.get("date_to", req.date_to)
+    params: list[tuple[str, str]] = []
+    q = change.get("q", req.q)
+    if q:
+        params.append(("q", q))
+    params += [("tag", t) for t in tags] + [("author", a) for a in authors]
+    if date_from:
+        params.append(("from", date_from.isoformat()))
+    if date_to:
+        params.append(("to", date_to.isoformat()))
+    sort = change.get("sort", req.sort)
+    if sort != "relevance":
+        params.append(("sort", sort))
+    if req.per_page != 10:
+        params.append(("per_page", str(req.per_page)))
+    page = change.get("page", 1)
+    if page > 1:
+        params.append(("page", str(page)))
+    if change.get("json"):
+        return url_for("api.api_search") + ("?" + urlencode(params) if params else "")
+    return url_for("pages.search_page") + ("?" + urlencode(params) if params else "")
+
+
+def month_range(month: str) -> tuple[date, date]:
+    """First and last day of a YYYY-MM month, for the histogram's links."""
+    year, mon = (int(x) for x in month.split("-"))
+    return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _pages(resp: SearchResponse) -> list[int | None]:
+    """Page numbers to show: first, last, and a window around the current one."""
+    last, cur = resp.pages, resp.request.page
+    shown = sorted({1, last, *range(max(1, cur - 2), min(last, cur + 2) + 1)})
+    out: list[int | None] = []
+    for p in shown:
+        if out and p - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(p)
+    return out
+
+
+def _render_search(req: SearchRequest | None, resp: SearchResponse | None, error: str | None, status: int):
+    today = date.today()
+    presets = [
+        ("last7", today - timedelta(days=7)),
+        ("last30", today - timedelta(days=30)),
+        ("lastyear", today - timedelta(days=365)),
+    ]
+    months = resp.facets.get("date", []) if resp else []
+    peak = max((m.count for m in months), default=1)
+    html = render_template(
+        "search.html",
+        req=req or SearchRequest(),
+        resp=resp,
+        error=error,
+        search_url=search_url,
+        month_range=month_range,
+        pages=_pages(resp) if resp else [],
+        presets=presets,
+        today=today,
+        peak=peak,
+        domain=lambda url: (urlsplit(url).hostname or "") if url else "",
+        documents=current_app.extensions["digest_index"].meta().documents,
+        **page_context(),
+    )
+    return html, status
+
+
+@bp.get("/")
+def home():
+    return search_page()
+
+
+@bp.get("/search")
+def search_page():
+    index = current_app.extensions["digest_index"]
+    try:
+        req = parse_request(request.args.getlist, disjunctive=True)
+        resp = search(index, req)
+    except (InvalidParameter, InvalidQuery) as exc:
+        q = request.args.get("q", "")[:1000]
+        return _render_search(SearchRequest(q=q) if len(q) <= 1000 else None, None, str(exc), 400)
+    response = current_app.make_response(_render_search(req, resp, None, 200))
+    if request.args.get("lang") in ("zh", "en"):
+        response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+def _day(iso: str | None) -> date | None:
+    return date.fromisoformat(iso[:10]) if iso else None
+
+
+@bp.get("/doc/<path:doc_id>")
+def doc_page(doc_id: str):
+    index = current_app.extensions["digest_index"]
+    doc = get_document(index, doc_id)
+    q = request.args.get("q", "")[:1000]
+    try:
+        terms = parse_query(q).highlight if q else None
+    except InvalidQuery:
+        terms = None
+    sections = [
+        (lang, mark_terms(html, terms) if terms else html) for lang, html in language_sections(doc.body)
+    ]
+    back = url_for("pages.search_page", q=q) if q else url_for("pages.home")
+    return render_template(
+        "doc.html",
+        doc=doc,
+        sections=sections,
+        q=q,
+        back=back,
+        domain=(urlsplit(doc.url).hostname or "") if doc.url else "",
+        day_url=search_url(SearchRequest(), date_from=d, date_to=d) if (d := _day(doc.date)) else "",
+        **page_context(),
+    )
