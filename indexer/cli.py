@@ -14,15 +14,22 @@ from searchengine.errors import SearchEngineError
 from searchengine.store import IndexMeta, IndexStore
 
 corpus_option = click.option(
-    "--corpus", type=click.Path(path_type=Path), envvar=ENV_CORPUS,
+    "--corpus",
+    type=click.Path(path_type=Path),
+    envvar=ENV_CORPUS,
     help=f"Folder of Markdown digests [env {ENV_CORPUS}; default: the bundled sample corpus].",
 )
 index_option = click.option(
-    "--index", "index", type=click.Path(path_type=Path), envvar=ENV_INDEX,
+    "--index",
+    "index",
+    type=click.Path(path_type=Path),
+    envvar=ENV_INDEX,
     help=f"Index folder [env {ENV_INDEX}; default: ./index_data].",
 )
 dict_option = click.option(
-    "--user-dict", type=click.Path(path_type=Path), envvar=ENV_USER_DICT,
+    "--user-dict",
+    type=click.Path(path_type=Path),
+    envvar=ENV_USER_DICT,
     help=f"jieba-format user dictionary [env {ENV_USER_DICT}; default: userdict.txt in the corpus].",
 )
 
@@ -71,8 +78,12 @@ def main() -> None:
 @corpus_option
 @index_option
 @dict_option
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes for parsing and segmentation [default: CPU count].")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes for parsing and segmentation [default: CPU count].",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
@@ -96,11 +107,9 @@ def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
 @main.command()
 @corpus_option
 @index_option
-@click.option("--jobs", type=click.IntRange(1, 64), default=1,
-              help="Worker processes for changed files [default: 1].")
 @click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def update(corpus, index, jobs, strict, as_json) -> None:
+def update(corpus, index, strict, as_json) -> None:
     """Re-index new and changed files and drop deleted ones.
 
     Uses the corpus the index was built from unless --corpus is given.
@@ -111,8 +120,7 @@ def update(corpus, index, jobs, strict, as_json) -> None:
 
     settings = Settings.resolve(None, index)
     try:
-        report = run(settings, corpus=corpus, jobs=jobs,
-                     progress_factory=_progress_factory(), on_wait=_waiting)
+        report = run(settings, corpus=corpus, on_wait=_waiting)
     except SearchEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

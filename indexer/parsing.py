@@ -18,7 +18,9 @@ from searchengine.document import Document
 KNOWN = {"title", "date", "description", "tags", "author", "category", "url", "original_url"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
-_SOURCE = re.compile(r"\[(?:原文链接|原文鏈接|Source Link)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", re.I)
+_SOURCE = re.compile(
+    r"\[(?:原文链接|原文鏈接|Source Link)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", re.I
+)
 _TAG_SPLIT = re.compile(r"[,，、;；]")
 _DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d", "%Y年%m月%d日")
 
@@ -62,14 +64,14 @@ def parse_date(value) -> dt.datetime | None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if not 1e8 < value < 1e11:
             return None
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, dt.UTC)
     else:
         result = _parse_date_text(str(value).strip())
         if result is None:
             return None
     if result.tzinfo is None:
-        return result.replace(tzinfo=dt.timezone.utc)
-    return result.astimezone(dt.timezone.utc)
+        return result.replace(tzinfo=dt.UTC)
+    return result.astimezone(dt.UTC)
 
 
 def _parse_date_text(text: str) -> dt.datetime | None:
@@ -174,7 +176,11 @@ def parse_text(text: str, path: Path, root: Path, mtime: float = 0.0, size: int 
     date = parse_date(meta.get("date"))
     if date is None:
         raw = meta.get("date")
-        notes.append(f"unreadable date {str(raw)[:40]!r}: indexed without a date" if raw not in (None, "") else "no date")
+        notes.append(
+            f"unreadable date {str(raw)[:40]!r}: indexed without a date"
+            if raw not in (None, "")
+            else "no date"
+        )
     source = _SOURCE.search(body)
     url = _safe_url(source.group(1)) if source else ""
     url = url or _safe_url(_text(meta.get("url"))) or _safe_url(_text(meta.get("original_url")))

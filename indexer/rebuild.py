@@ -1,29 +1,41 @@
-"""Full rebuild: parse and analyze in worker processes, write one fresh generation."""
+"""Full rebuild: worker processes each write one segment of a fresh generation.
+
+Whoosh spends most of a build in pure-Python posting work, so the work is split
+at the segment level: each worker parses its share of the files, analyzes them
+and writes a complete segment; the parent then commits one table of contents
+that lists every segment. Workers die with their parent and drop the inherited
+writer lock, so a killed rebuild leaves nothing running and nothing locked.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
 
-from indexer.corpus import iter_files
+from indexer.corpus import doc_id, iter_files
 from indexer.parsing import Skipped, parse_file
 from indexer.report import Report
 from searchengine.analysis import SEGMENTER, use_user_dict
 from searchengine.config import Settings
 from searchengine.errors import SearchEngineError
 from searchengine.schema import SCHEMA_VERSION, build_schema, document_fields
-from searchengine.store import IndexMeta, IndexStore, now_iso
+from searchengine.store import IndexMeta, IndexStore, forget_inherited_locks, now_iso
 
 MANIFEST = "manifest.json"
-WRITER_LIMIT_MB = 256
-CHUNK = 16
+WRITER_LIMIT_MB = 192
 
 Progress = Callable[[int], None]
 
@@ -34,42 +46,80 @@ class CorpusError(SearchEngineError):
     code = "corpus_error"
 
 
-# --- Work done in worker processes --------------------------------------------------
+@dataclass
+class Batch:
+    """What one worker did: its segment (None if empty), skips, notes, manifest rows."""
 
-_ROOT: Path | None = None
+    segment: object = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
 
 
-def _init_worker(root: str, user_dict: str | None) -> None:
-    global _ROOT
-    _ROOT = Path(root)
+# --- In the worker processes --------------------------------------------------------
+
+_COUNTER = None
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)
+
+
+def _init_worker(user_dict: str | None, counter) -> None:
+    global _COUNTER
+    _die_with_parent()
+    forget_inherited_locks()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
+    _COUNTER = counter
     use_user_dict(user_dict)
 
 
-def prepare(path: Path) -> tuple[str, object, object]:
-    """Parse and analyze one file: ('ok', fields, notes) or ('skip', path, reason)."""
-    doc = parse_file(path, _ROOT)
-    if isinstance(doc, Skipped):
-        return ("skip", doc.path, doc.reason)
+def _tick() -> None:
+    if _COUNTER is not None:
+        with _COUNTER.get_lock():
+            _COUNTER.value += 1
+
+
+def write_documents(writer, paths: list[Path], root: Path, batch: Batch) -> None:
+    """Parse, analyze and add each file; a file that fails is skipped with its reason."""
+    for path in paths:
+        doc = parse_file(path, root)
+        if isinstance(doc, Skipped):
+            batch.skipped.append((doc.path, doc.reason))
+        else:
+            try:
+                values = document_fields(doc)
+            except Exception as exc:  # one odd document must not lose the others
+                batch.skipped.append((doc.path, f"could not be analyzed ({type(exc).__name__})"))
+            else:
+                writer.add_document(**values)
+                batch.manifest[doc.id] = [doc.path, doc.mtime, doc.size]
+                batch.notes.extend((doc.path, n) for n in doc.notes)
+        _tick()
+
+
+def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
+    """Write one segment of the index from a share of the corpus (runs in a worker)."""
+    ix = whoosh_index.open_dir(index_dir)
+    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB)
+    batch = Batch()
     try:
-        return ("ok", document_fields(doc), doc.notes)
-    except Exception as exc:  # analysis must never lose the other documents
-        return ("skip", doc.path, f"could not be analyzed ({type(exc).__name__}: {exc})")
+        write_documents(writer, [Path(p) for p in paths], Path(root), batch)
+    except BaseException:
+        writer.cancel()
+        raise
+    if batch.manifest:
+        batch.segment = writer._finalize_segment()
+    else:
+        writer.cancel()
+    return batch
 
 
-def prepared(
-    paths: list[Path], root: Path, user_dict: str | None, jobs: int
-) -> Iterator[tuple[str, object, object]]:
-    """Prepare files in a pool of processes (or here, with one job), in order."""
-    if jobs <= 1 or len(paths) < 64:
-        _init_worker(str(root), user_dict)
-        yield from map(prepare, paths)
-        return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(str(root), user_dict)) as pool:
-        yield from pool.imap(prepare, paths, chunksize=CHUNK)
-
-
-# --- The writer ----------------------------------------------------------------------
+# --- In the parent -------------------------------------------------------------------
 
 
 def check_corpus(corpus: Path) -> list[Path]:
@@ -82,23 +132,44 @@ def check_corpus(corpus: Path) -> list[Path]:
     return files
 
 
-def add_all(writer, results: Iterable, report: Report, progress: Progress | None,
-            manifest: dict, update: bool = False) -> None:
-    """Feed prepared documents to the writer, recording skips, notes and the manifest."""
-    for kind, a, b in results:
-        if kind == "skip":
-            report.skipped.append((a, b))
-        else:
-            doc_id = a["id"]
-            if not update and doc_id in manifest:
-                report.skipped.append((a["path"], f"same id as {manifest[doc_id][0]}"))
-            else:
-                (writer.update_document if update else writer.add_document)(**a)
-                manifest[doc_id] = [a["path"], a["mtime"], a["size"]]
-                report.indexed += 1
-                report.notes.extend((a["path"], n) for n in b)
-        if progress:
-            progress(1)
+def unique_ids(files: list[Path], corpus: Path, report: Report) -> list[Path]:
+    """Keep the first file of each id (a.md and a.markdown would share one)."""
+    seen: dict[str, Path] = {}
+    kept = []
+    for path in files:
+        did = doc_id(path, corpus)
+        if did in seen:
+            rel = path.relative_to(corpus).as_posix()
+            report.skipped.append((rel, f"same id as {seen[did].relative_to(corpus).as_posix()}"))
+            continue
+        seen[did] = path
+        kept.append(path)
+    return kept
+
+
+def _run_workers(
+    building: Path,
+    shares: list[list[str]],
+    corpus: Path,
+    user_dict: str | None,
+    progress: Progress | None,
+) -> list[Batch]:
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("q", 0)
+    with ctx.Pool(len(shares), initializer=_init_worker, initargs=(user_dict, counter)) as pool:
+        pending = pool.starmap_async(
+            build_segment, [(str(building), s, str(corpus)) for s in shares]
+        )
+        shown = 0
+        while not pending.ready():
+            pending.wait(0.2)
+            if progress and counter.value > shown:
+                progress(counter.value - shown)
+                shown = counter.value
+        batches = pending.get()
+    if progress and counter.value > shown:
+        progress(counter.value - shown)
+    return batches
 
 
 def save_manifest(gen: Path, manifest: dict) -> None:
@@ -126,29 +197,37 @@ def rebuild(
     """Build into a fresh directory so readers keep the old index until the switch."""
     started = time.perf_counter()
     corpus = settings.corpus.absolute()
-    files = check_corpus(corpus)
     user_dict = str(settings.user_dict.absolute()) if settings.user_dict else None
-    dict_hash = use_user_dict(user_dict)
     store = IndexStore(settings.index)
-    jobs = jobs or os.cpu_count() or 1
     report = Report("rebuild", index=str(store.root))
+    files = unique_ids(check_corpus(corpus), corpus, report)
+    dict_hash = use_user_dict(user_dict)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) // 50 or 1))
     with store.writer_lock(wait=wait, on_wait=on_wait):
         store.cleanup()
         building = store.new_building_dir()
         try:
             ix = whoosh_index.create_in(str(building), build_schema())
-            writer = ix.writer(limitmb=WRITER_LIMIT_MB)
-            manifest: dict = {}
             progress = progress_factory(len(files)) if progress_factory else None
-            try:
-                add_all(writer, prepared(files, corpus, user_dict, jobs), report, progress, manifest)
-            except BaseException:
-                writer.cancel()
-                raise
-            if report.indexed == 0:
-                writer.cancel()
+            if jobs == 1:
+                batches = [build_segment(str(building), [str(p) for p in files], str(corpus))]
+                if progress:
+                    progress(len(files))
+            else:
+                shares = [[str(p) for p in files[i::jobs]] for i in range(jobs)]
+                batches = _run_workers(building, shares, corpus, user_dict, progress)
+            manifest: dict = {}
+            for batch in batches:
+                report.skipped.extend(batch.skipped)
+                report.notes.extend(batch.notes)
+                manifest.update(batch.manifest)
+            report.indexed = len(manifest)
+            if not report.indexed:
                 raise CorpusError(f"No document in {corpus} could be indexed")
-            writer.commit()
+            writer = ix.writer()
+            writer._close_segment()
+            writer._commit_toc([b.segment for b in batches if b.segment is not None])
+            writer._finish()
             ix.close()
             save_manifest(building, manifest)
             report.seconds = time.perf_counter() - started
@@ -169,5 +248,7 @@ def rebuild(
             raise
         report.generation = gen.name
         store.cleanup()
+    report.skipped.sort()
+    report.notes.sort()
     report.seconds = time.perf_counter() - started
     return report

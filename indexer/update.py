@@ -9,14 +9,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from indexer.corpus import doc_id, iter_files
-from indexer.rebuild import (
-    CorpusError,
-    Progress,
-    add_all,
-    load_manifest,
-    prepared,
-    save_manifest,
-)
+from indexer.rebuild import Batch, CorpusError, load_manifest, save_manifest, write_documents
 from indexer.report import Report
 from searchengine.analysis import use_user_dict
 from searchengine.config import Settings
@@ -27,8 +20,6 @@ from searchengine.store import IndexMeta, IndexStore, check_schema, now_iso
 def update(
     settings: Settings,
     corpus: Path | None = None,
-    jobs: int | None = None,
-    progress_factory: Callable[[int], Progress] | None = None,
     on_wait: Callable[[], None] | None = None,
     wait: float = 600.0,
 ) -> Report:
@@ -60,7 +51,12 @@ def update(
                 changed.append(path)
                 continue
             old = manifest.get(did)
-            if old and old[0] == path.relative_to(corpus).as_posix() and old[1] == st.st_mtime and old[2] == st.st_size:
+            if (
+                old
+                and old[0] == path.relative_to(corpus).as_posix()
+                and old[1] == st.st_mtime
+                and old[2] == st.st_size
+            ):
                 report.unchanged += 1
             else:
                 changed.append(path)
@@ -76,17 +72,19 @@ def update(
                 writer.delete_by_term("id", did)
                 manifest.pop(did, None)
                 report.removed += 1
-            results = list(prepared(changed, corpus, user_dict, jobs or 1))
-            for kind, a, _ in results:
-                if kind == "skip":
-                    did = doc_id(corpus / a, corpus)
-                    if did in manifest:
-                        writer.delete_by_term("id", did)
-                        manifest.pop(did)
-                        report.removed += 1
-                        report.notes.append((a, "now broken: its old version was removed from the index"))
-            progress = progress_factory(len(results)) if progress_factory else None
-            add_all(writer, results, report, progress, manifest, update=True)
+            for path in changed:
+                writer.delete_by_term("id", doc_id(path, corpus))
+            batch = Batch()
+            write_documents(writer, changed, corpus, batch)
+            for rel, reason in batch.skipped:
+                report.skipped.append((rel, reason))
+                did = doc_id(corpus / rel, corpus)
+                if manifest.pop(did, None) is not None:
+                    report.removed += 1
+                    report.notes.append((rel, "its previous version was removed from the index"))
+            manifest.update(batch.manifest)
+            report.indexed = len(batch.manifest)
+            report.notes.extend(batch.notes)
             writer.commit()
         except BaseException:
             writer.cancel()

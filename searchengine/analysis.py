@@ -12,14 +12,13 @@ Positions count words, not characters, so phrase queries work; character
 offsets (``chars=True``) point into the original, unfolded text.
 
 Jieba's choice of words depends on the surrounding text, so a word can hide
-inside a longer one (简单 inside 安装简单). The gram analyzers index every
-character and every pair of adjacent characters of such scripts, which lets a
-query find any run of Han (or Hangul, kana, Thai) characters as a substring.
+inside a longer one (简单 inside 安装简单). The gram analyzer indexes every pair
+of adjacent characters of such scripts (and each run's last character), which
+lets a query find any run of Han (or Hangul, kana, Thai) characters as a
+substring: a chain of overlapping pairs at consecutive positions.
 
 Whoosh pickles these objects into the index: keep this module's path and class
 names stable and bump ``schema.SCHEMA_VERSION`` when their output changes.
-Every tokenizer also accepts a list of already-analyzed terms, which is how the
-indexer's worker processes hand their work to the single index writer.
 """
 
 from __future__ import annotations
@@ -29,30 +28,16 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
 
 from searchengine.folding import CJK, HAN_RE, fold, fold_with_map
 
-GAP = None  # marks a break between runs in a pre-analyzed gram list
+GAP = None  # a break between runs: the next gram skips a position
+END = "_"  # "港_" marks a run's last character, so one-character queries find it
 
-
-class Analyzed(str):
-    """Terms analyzed ahead of time (in a worker process), passed through the writer.
-
-    Whoosh hands plain lists to its own ``entoken``, which cannot skip positions
-    between runs; a ``str`` subclass reaches our tokenizer instead.
-    """
-
-    def __new__(cls, terms=()):
-        obj = super().__new__(cls, "")
-        obj.terms = list(terms)
-        return obj
-
-    def __reduce__(self):
-        return (Analyzed, (self.terms,))
 
 _TOKEN_RE = re.compile(
     rf"(?P<cjk>[{CJK}]+)"
@@ -129,7 +114,7 @@ def user_dict_hash(path: str | os.PathLike | None) -> str | None:
 # --- Tokenizers ---------------------------------------------------------------
 
 
-def _pretokenized(value, t: Token, positions: bool, start_pos: int) -> Iterator[Token]:
+def _emit(value, t: Token, positions: bool, start_pos: int) -> Iterator[Token]:
     pos = start_pos
     for text in value:
         if text is GAP:
@@ -138,7 +123,6 @@ def _pretokenized(value, t: Token, positions: bool, start_pos: int) -> Iterator[
         t.text = text
         t.boost = 1.0
         t.stopped = False
-        t.analyzed = True
         if positions:
             t.pos = pos
         pos += 1
@@ -166,9 +150,6 @@ class BilingualTokenizer(Tokenizer):
         **kwargs,
     ):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if isinstance(value, Analyzed):
-            yield from _pretokenized(value.terms, t, positions, start_pos)
-            return
         if chars:
             text, offsets = fold_with_map(value)
         else:
@@ -186,7 +167,6 @@ class BilingualTokenizer(Tokenizer):
                 t.text = word
                 t.boost = 1.0
                 t.stopped = False
-                t.analyzed = False
                 if keeporiginal:
                     t.original = word
                 if positions:
@@ -214,12 +194,10 @@ def _han_words(run: str, base: int) -> list[tuple[str, int, int]]:
 
 
 class CJKGramTokenizer(Tokenizer):
-    """Emit character n-grams of every CJK run, positioned one per character.
+    """Emit the character pairs of every CJK run, one position per character.
 
     >>> [t.text for t in CJKGramTokenizer(2)("安裝簡單 ok 好")]
-    ['安装', '装简', '简单']
-    >>> [t.text for t in CJKGramTokenizer(1)("安裝 好")]
-    ['安', '装', '好']
+    ['安装', '装简', '简单', '单_', '好_']
     """
 
     def __init__(self, size: int = 2):
@@ -228,24 +206,25 @@ class CJKGramTokenizer(Tokenizer):
     def __eq__(self, other):
         return type(other) is type(self) and other.size == self.size
 
-    def __call__(
-        self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs
-    ):
+    def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs):
         t = Token(positions, chars, mode=mode, **kwargs)
-        if isinstance(value, Analyzed):
-            yield from _pretokenized(value.terms, t, positions, start_pos)
-            return
-        yield from _pretokenized(grams(fold(value), self.size), t, positions, start_pos)
+        yield from _emit(grams(fold(value), self.size), t, positions, start_pos)
 
 
-def grams(folded: str, size: int) -> list[str | None]:
-    """List the n-grams of each CJK run of folded text, a GAP between runs."""
+def grams(folded: str, size: int = 2) -> list[str | None]:
+    """List the character pairs of each CJK run of folded text, then its last character
+    with END, and a GAP between runs.
+
+    >>> grams("香港 好")
+    ['香港', '港_', None, '好_']
+    """
     out: list[str | None] = []
     for m in _CJK_RUN_RE.finditer(folded):
         run = m.group()
         if out:
             out.append(GAP)
         out.extend(run[i : i + size] for i in range(len(run) - size + 1))
+        out.append(run[-1] + END)
     return out
 
 
@@ -275,9 +254,6 @@ class SpellTokenizer(Tokenizer):
 
     def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kw):
         t = Token(positions, chars, mode=mode, **kw)
-        if isinstance(value, Analyzed):
-            yield from _pretokenized(value.terms, t, positions, start_pos)
-            return
         for i, m in enumerate(_SPELL_RE.finditer(fold(value))):
             t.text = m.group()
             t.boost = 1.0
@@ -313,9 +289,6 @@ class EnglishStopFilter(Composable):
     def __call__(self, tokens):
         pos = None
         for t in tokens:
-            if getattr(t, "analyzed", False):
-                yield t
-                continue
             if t.text in STOP_WORDS:
                 if not t.removestops:
                     t.stopped = True
@@ -341,7 +314,7 @@ class LatinStemFilter(Composable):
     def __call__(self, tokens):
         for t in tokens:
             text = t.text
-            if text.isascii() and text.isalpha() and not t.stopped and not t.analyzed:
+            if text.isascii() and text.isalpha() and not t.stopped:
                 t.text = _stem(text)
             yield t
 
@@ -364,11 +337,6 @@ def bigram_analyzer():
     return CJKGramTokenizer(2)
 
 
-def unigram_analyzer():
-    """Index every CJK character so that one-character queries find their documents."""
-    return CJKGramTokenizer(1)
-
-
 def key_analyzer():
     """Keep each tag or author whole and folded, for exact filters and facets."""
     return KeyTokenizer()
@@ -379,22 +347,9 @@ def spell_analyzer():
     return SpellTokenizer()
 
 
-def preanalyzed(terms) -> Analyzed:
-    """Wrap terms analyzed in a worker so the writer indexes them as they are."""
-    return Analyzed(terms)
-
-
 def analyze(text: str) -> list[str]:
     """Return the terms the index stores for ``text`` (for tests and tools)."""
     return [t.text for t in _WORD(text)]
-
-
-def analyze_many(values: Iterable[str]) -> list[str]:
-    """Analyze several texts as one stream of terms, as a worker hands them over."""
-    out: list[str] = []
-    for v in values:
-        out.extend(t.text for t in _WORD(v))
-    return out
 
 
 _WORD = word_analyzer()

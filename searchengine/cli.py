@@ -13,7 +13,10 @@ from searchengine.config import ENV_INDEX, Settings
 from searchengine.errors import SearchEngineError
 
 index_option = click.option(
-    "--index", "index", type=click.Path(path_type=Path), envvar=ENV_INDEX,
+    "--index",
+    "index",
+    type=click.Path(path_type=Path),
+    envvar=ENV_INDEX,
     help=f"Index folder [env {ENV_INDEX}; default: ./index_data].",
 )
 
@@ -30,8 +33,12 @@ def main() -> None:
 @main.command()
 @click.argument("q", default="")
 @index_option
-@click.option("--tag", "tags", multiple=True, help="Only digests with this tag (repeat: all must match).")
-@click.option("--author", "authors", multiple=True, help="Only digests by this author (repeat: any).")
+@click.option(
+    "--tag", "tags", multiple=True, help="Only digests with this tag (repeat: all must match)."
+)
+@click.option(
+    "--author", "authors", multiple=True, help="Only digests by this author (repeat: any)."
+)
 @click.option("--from", "date_from", help="First day, YYYY-MM-DD.")
 @click.option("--to", "date_to", help="Last day, YYYY-MM-DD.")
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance")
@@ -48,8 +55,14 @@ def query(q, index, tags, authors, date_from, date_to, sort, page, per_page, as_
     from searchengine.search import search
 
     params = {
-        "q": [q], "tag": list(tags), "author": list(authors), "from": [date_from] if date_from else [],
-        "to": [date_to] if date_to else [], "sort": [sort], "page": [str(page)], "per_page": [str(per_page)],
+        "q": [q],
+        "tag": list(tags),
+        "author": list(authors),
+        "from": [date_from] if date_from else [],
+        "to": [date_to] if date_to else [],
+        "sort": [sort],
+        "page": [str(page)],
+        "per_page": [str(per_page)],
     }
     ix = open_index(Settings.resolve(None, index).index)
     try:
@@ -73,10 +86,20 @@ def query(q, index, tags, authors, date_from, date_to, sort, page, per_page, as_
 
 @main.command()
 @index_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 127.0.0.1 keeps it private.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 127.0.0.1 keeps it private.",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Waitress worker threads (one process; searches share one index reader).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Waitress worker threads (one process; searches share one index reader).",
+)
 def serve(index, host, port, threads) -> None:
     """Serve the search page and the JSON API with waitress (a production WSGI server).
 
@@ -88,7 +111,9 @@ def serve(index, host, port, threads) -> None:
 
     from web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     settings = Settings.resolve(None, index)
     app = create_app({"INDEX": str(settings.index)})
@@ -97,6 +122,16 @@ def serve(index, host, port, threads) -> None:
         click.echo(f"Serving {documents} documents from {settings.index.absolute()}", err=True)
     except SearchEngineError as exc:
         click.echo(f"warning: {exc}", err=True)
-    click.echo(f"Digest Search on http://{host}:{port}/ ({threads} threads; Ctrl+C to stop)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="digest-search",
-                   channel_timeout=30, max_request_body_size=65536, clear_untrusted_proxy_headers=True)
+    click.echo(
+        f"Digest Search on http://{host}:{port}/ ({threads} threads; Ctrl+C to stop)", err=True
+    )
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="digest-search",
+        channel_timeout=30,
+        max_request_body_size=65536,
+        clear_untrusted_proxy_headers=True,
+    )

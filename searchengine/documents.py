@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
@@ -61,7 +61,7 @@ def get_document(index: Index, doc_id: str) -> StoredDocument:
         id=stored["id"],
         title=stored.get("title", ""),
         description=stored.get("description", ""),
-        date=when.replace(tzinfo=timezone.utc).isoformat() if when else None,
+        date=when.replace(tzinfo=UTC).isoformat() if when else None,
         tags=list(stored.get("tags") or []),
         author=stored.get("author", ""),
         category=stored.get("category", ""),

@@ -12,7 +12,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from searchengine.analysis import user_dict_hash, use_user_dict
+from searchengine.analysis import use_user_dict, user_dict_hash
 from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
 from searchengine.schema import SCHEMA_VERSION
@@ -56,7 +56,9 @@ class Index:
             searcher = ix.searcher()
         except Exception as exc:
             self.store.release(hold)
-            raise IndexIncompatible(f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild") from exc
+            raise IndexIncompatible(
+                f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
+            ) from exc
         view = View(gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher))
         old_hold, self._hold = self._hold, hold
         if self._view is not None:

@@ -218,9 +218,9 @@ class _Compiler:
         if scope in ("tag", "author"):
             return self.key(text, scope, negated)
         fields = ["title"] if scope == "title" else list(WORD_FIELDS)
-        gram_fields = ("title_grams", "title_grams") if scope == "title" else ("bigrams", "unigrams")
+        gram_field = "title_grams" if scope == "title" else "bigrams"
         if w.phrase:
-            return self.phrase(text, fields, gram_fields, negated)
+            return self.phrase(text, fields, gram_field, negated)
         if text.endswith("*") and len(text.rstrip("*")) >= MIN_PREFIX and not has_cjk(text):
             stem = fold(text.rstrip("*"))
             if re.fullmatch(r"[^\W_]+", stem):
@@ -230,23 +230,27 @@ class _Compiler:
         if not negated and scope is None and not has_cjk(text):
             self.plain.append(text)
         tokens = analysis.analyze(text.replace("*", " "))
-        subs = [self.token(t, fields, gram_fields, negated) for t in tokens]
+        alone = len(tokens) == 1
+        subs = [self.token(t, fields, gram_field, negated, alone) for t in tokens]
         subs = [s for s in subs if s is not None]
         if not subs:
             return None
         return combine_and(subs)
 
-    def token(self, tok: str, fields, gram_fields, negated: bool) -> wq.Query:
+    def token(self, tok: str, fields, gram_field, negated: bool, alone: bool = True) -> wq.Query:
         alts: list[wq.Query] = [wq.Term(f, tok) for f in fields]
         if CJK_RUN_RE.fullmatch(tok):
             if not negated:
                 self.hl.cjk.add(tok)
-            alts.append(gram_query(tok, *gram_fields))
+            # A single character cut out of a longer query word (的 in 美联储的降息)
+            # is left to the word fields: its gram query would match nearly everything.
+            if len(tok) > 1 or alone:
+                alts.append(gram_query(tok, gram_field))
         elif not negated:
             self.hl.words.add(tok)
         return wq.Or(alts)
 
-    def phrase(self, text: str, fields, gram_fields, negated: bool) -> wq.Query | None:
+    def phrase(self, text: str, fields, gram_field, negated: bool) -> wq.Query | None:
         tokens = analysis.analyze(text)
         if not tokens:
             return None
@@ -254,13 +258,13 @@ class _Compiler:
             for t in tokens:
                 (self.hl.cjk if CJK_RUN_RE.fullmatch(t) else self.hl.words).add(t)
         if len(tokens) == 1:
-            return self.token(tokens[0], fields, gram_fields, negated)
+            return self.token(tokens[0], fields, gram_field, negated)
         alts: list[wq.Query] = [wq.Phrase(f, tokens) for f in fields]
         folded = "".join(fold(text).split())
         if CJK_RUN_RE.fullmatch(folded):
             if not negated:
                 self.hl.cjk.add(folded)
-            alts.append(gram_query(folded, *gram_fields))
+            alts.append(gram_query(folded, gram_field))
         return wq.Or(alts)
 
     def key(self, text: str, scope: str, negated: bool) -> wq.Query | None:
@@ -276,14 +280,17 @@ class _Compiler:
         return wq.Term(field, key)
 
 
-def gram_query(run: str, bigram_field: str, unigram_field: str) -> wq.Query:
-    """Match a CJK string anywhere, as a chain of overlapping character pairs."""
+def gram_query(run: str, field: str) -> wq.Query:
+    """Match a CJK string anywhere, as a chain of overlapping character pairs.
+
+    A single character matches any pair it starts, or a run's last character.
+    """
     if len(run) == 1:
-        return wq.Term(unigram_field, run, boost=GRAM_BOOST)
+        return wq.Prefix(field, run, boost=GRAM_BOOST)
     pairs = [run[i : i + 2] for i in range(len(run) - 1)]
     if len(pairs) == 1:
-        return wq.Term(bigram_field, pairs[0], boost=GRAM_BOOST)
-    return wq.Phrase(bigram_field, pairs, boost=GRAM_BOOST)
+        return wq.Term(field, pairs[0], boost=GRAM_BOOST)
+    return wq.Phrase(field, pairs, boost=GRAM_BOOST)
 
 
 def combine_and(subs: list[wq.Query]) -> wq.Query:

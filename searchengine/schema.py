@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 from whoosh import columns, fields, formats
 
 from searchengine import analysis
 from searchengine.document import Document
-from searchengine.folding import fold
 from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last. Gram fields only add recall.
@@ -42,15 +41,12 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
         title=fields.TEXT(analyzer=word, stored=True, field_boost=WORD_FIELDS["title"]),
-        description=fields.TEXT(
-            analyzer=word, stored=True, field_boost=WORD_FIELDS["description"]
-        ),
+        description=fields.TEXT(analyzer=word, stored=True, field_boost=WORD_FIELDS["description"]),
         tags_text=fields.TEXT(analyzer=word, field_boost=WORD_FIELDS["tags_text"]),
         body=fields.TEXT(analyzer=word),
         title_grams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
         bigrams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
-        unigrams=fields.TEXT(analyzer=analysis.unigram_analyzer(), phrase=False),
-        spell=fields.TEXT(analyzer=analysis.spell_analyzer(), phrase=False),
+        spell=fields.FieldType(formats.Existence(), analyzer=analysis.spell_analyzer()),
         tag=KEY(),
         author_key=KEY(),
         date=fields.DATETIME(stored=True, sortable=True),
@@ -68,32 +64,28 @@ def build_schema() -> fields.Schema:
 
 
 def document_fields(doc: Document) -> dict:
-    """Analyze a document into the values the writer adds (run in worker processes)."""
+    """Map a document to the writer's fields; Whoosh runs each field's analyzer on them."""
     parts = split_parts(doc.body)
     visible = parts.all
     tags_joined = " ".join(doc.tags)
     everything = "\n".join([doc.title, doc.description, tags_joined, visible])
-    folded = fold(everything)
-    date = doc.date.astimezone(timezone.utc).replace(tzinfo=None) if doc.date else None
+    date = doc.date.astimezone(UTC).replace(tzinfo=None) if doc.date else None
     facet_data = {
         "t": [[analysis.facet_key(t), t] for t in doc.tags],
         "a": [analysis.facet_key(doc.author), doc.author] if doc.author else None,
         "d": date.strftime("%Y-%m") if date else None,
-        "ts": date.timestamp() if date else None,
+        "ts": date.replace(tzinfo=UTC).timestamp() if date else None,
     }
     values = {
         "id": doc.id,
         "path": doc.path,
-        "title": analysis.preanalyzed(analysis.analyze(doc.title)),
-        "_stored_title": doc.title,
-        "description": analysis.preanalyzed(analysis.analyze(doc.description)),
-        "_stored_description": doc.description,
-        "tags_text": analysis.preanalyzed(analysis.analyze(tags_joined)),
-        "body": analysis.preanalyzed(analysis.analyze(visible)),
-        "title_grams": analysis.preanalyzed(title_grams(doc.title)),
-        "bigrams": analysis.preanalyzed(analysis.grams(folded, 2)),
-        "unigrams": analysis.preanalyzed([g for g in analysis.grams(folded, 1) if g is not None]),
-        "spell": analysis.preanalyzed([m for m in analysis.spell_words(folded)]),
+        "title": doc.title,
+        "description": doc.description,
+        "tags_text": tags_joined,
+        "body": visible,
+        "title_grams": doc.title,
+        "bigrams": everything,
+        "spell": everything,
         "tag": [analysis.facet_key(t) for t in doc.tags],
         "author_key": [analysis.facet_key(doc.author)] if doc.author else [],
         "facets": json.dumps(facet_data, ensure_ascii=False).encode("utf-8"),
@@ -110,10 +102,3 @@ def document_fields(doc: Document) -> dict:
     if date is not None:
         values["date"] = date
     return values
-
-
-def title_grams(title: str) -> list[str | None]:
-    """Index a title's character pairs and single characters in one small field."""
-    folded = fold(title)
-    singles = [g for g in analysis.grams(folded, 1) if g is not analysis.GAP]
-    return [*analysis.grams(folded, 2), analysis.GAP, *singles]

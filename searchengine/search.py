@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import re
 import time
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time as dtime, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 
 from whoosh import query as wq
 
@@ -142,7 +143,7 @@ def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> set[int]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+    return value.replace(tzinfo=UTC).isoformat() if value else None
 
 
 def search(index: Index, req: SearchRequest) -> SearchResponse:
@@ -285,6 +286,3 @@ def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
 def request_for_page(req: SearchRequest, page: int) -> SearchRequest:
     """Copy a request onto another page (for pagination links)."""
     return replace(req, page=page)
-
-
-

@@ -19,7 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from searchengine.errors import IndexBusy, IndexIncompatible, IndexMissing
@@ -28,6 +28,10 @@ POINTER = "CURRENT"
 LOCK = ".lock"
 READERS = ".readers"
 META = "meta.json"
+
+# Lock descriptors this process holds; forked workers close their copies so that
+# a worker outliving a killed parent can never keep the index locked.
+HELD_LOCK_FDS: set[int] = set()
 
 
 @dataclass
@@ -58,7 +62,7 @@ class IndexMeta:
 
 def now_iso() -> str:
     """Give the current UTC time as ISO 8601, the form every report uses."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -149,13 +153,15 @@ class IndexStore:
                         on_wait()
                         told = True
                     time.sleep(0.2)
+            HELD_LOCK_FDS.add(fd)
             yield
         finally:
+            HELD_LOCK_FDS.discard(fd)
             os.close(fd)
 
     def new_building_dir(self) -> Path:
         """Make a fresh directory for a rebuild, beside the live generation."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         path = self.root / f"building-{stamp}-{secrets.token_hex(3)}"
         path.mkdir(parents=True)
         return path
@@ -209,6 +215,14 @@ class IndexStore:
         """Count the bytes of a generation (the live one by default)."""
         gen = gen or self.require_current()
         return sum(p.stat().st_size for p in gen.rglob("*") if p.is_file())
+
+
+def forget_inherited_locks() -> None:
+    """In a forked worker: close the parent's lock descriptors (the parent keeps its lock)."""
+    for fd in list(HELD_LOCK_FDS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    HELD_LOCK_FDS.clear()
 
 
 def check_schema(meta: IndexMeta, expected: int) -> None:

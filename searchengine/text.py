@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 from searchengine.folding import CJK_RUN_RE
 
-_SOURCE_LINE = re.compile(
-    r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.M | re.I
-)
+_SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.M | re.I)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,11 +77,6 @@ def _write_doc_fixture():
 
 
 # --- The small corpus -----------------------------------------------------------------
-
-
-def key(value: str) -> str:
-    """Fold a tag or author the way a reader expects (width and case), independently."""
-    return " ".join(unicodedata.normalize("NFKC", value).lower().split())
 
 
 @dataclass(frozen=True)

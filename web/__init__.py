@@ -55,8 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method,
-                 request.full_path.rstrip("?")[:300], response.status_code, took)
+        log.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote_addr,
+            request.method,
+            request.full_path.rstrip("?")[:300],
+            response.status_code,
+            took,
+        )
         return response
 
     return app

@@ -38,7 +38,9 @@ def error_response(status: int, code: str, message: str):
         return resp
     from web.pages import page_context
 
-    html = render_template("error.html", status=status, code=code, message=message, **page_context())
+    html = render_template(
+        "error.html", status=status, code=code, message=message, **page_context()
+    )
     return html, status
 
 

@@ -8,11 +8,15 @@ LANGS = ("zh", "en")
 
 TEXT = {
     "site": {"en": "Digest Search", "zh": "摘要搜索"},
-    "tagline": {"en": "Bilingual news digests, searched in Chinese or English",
-                "zh": "中英双语新闻摘要，中文英文都能搜"},
+    "tagline": {
+        "en": "Bilingual news digests, searched in Chinese or English",
+        "zh": "中英双语新闻摘要，中文英文都能搜",
+    },
     "search": {"en": "Search", "zh": "搜索"},
-    "placeholder": {"en": "Search digests… e.g. 美联储 降息 or \"rate cut\"",
-                    "zh": "搜索摘要……例如 美联储 降息 或 \"rate cut\""},
+    "placeholder": {
+        "en": 'Search digests… e.g. 美联储 降息 or "rate cut"',
+        "zh": '搜索摘要……例如 美联储 降息 或 "rate cut"',
+    },
     "results": {"en": "{n} results", "zh": "共 {n} 条结果"},
     "result_one": {"en": "1 result", "zh": "共 1 条结果"},
     "took": {"en": "in {ms} ms", "zh": "用时 {ms} 毫秒"},
@@ -42,11 +46,15 @@ TEXT = {
     "other_lang_en": {"en": "English summary", "zh": "英文摘要"},
     "other_lang_zh": {"en": "Chinese summary", "zh": "中文摘要"},
     "no_results": {"en": "No digest matches “{q}”.", "zh": "没有找到与“{q}”匹配的摘要。"},
-    "no_results_tips": {"en": "Try fewer words, another spelling, or remove a filter.",
-                        "zh": "试试减少关键词、换个写法，或移除筛选条件。"},
+    "no_results_tips": {
+        "en": "Try fewer words, another spelling, or remove a filter.",
+        "zh": "试试减少关键词、换个写法，或移除筛选条件。",
+    },
     "did_you_mean": {"en": "Did you mean", "zh": "您是不是要找"},
-    "relaxed": {"en": "No digest contains all of your words; showing those that match some of them.",
-                "zh": "没有摘要同时包含所有关键词；以下结果只匹配其中一部分。"},
+    "relaxed": {
+        "en": "No digest contains all of your words; showing those that match some of them.",
+        "zh": "没有摘要同时包含所有关键词；以下结果只匹配其中一部分。",
+    },
     "remove_filters": {"en": "Search without filters", "zh": "去掉筛选再搜"},
     "help": {"en": "How to search", "zh": "搜索语法"},
     "browse": {"en": "Latest digests", "zh": "最新摘要"},
@@ -93,7 +101,9 @@ def current_lang() -> str:
     asked = request.args.get("lang") or request.cookies.get("lang")
     if asked in LANGS:
         return asked
-    best = request.accept_languages.best_match(["zh", "zh-CN", "zh-TW", "zh-HK", "en"], default="en")
+    best = request.accept_languages.best_match(
+        ["zh", "zh-CN", "zh-TW", "zh-HK", "en"], default="en"
+    )
     return "zh" if best and best.startswith("zh") else "en"
 
 

@@ -16,9 +16,42 @@ _MD = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": F
     "table"
 )
 _TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "figcaption", "figure", "h1",
-    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong",
-    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul", "mark", "span",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "mark",
+    "span",
 }
 _ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"align"}, "th": {"align"}}
 _SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.I)
@@ -41,7 +74,9 @@ def language_sections(markdown: str) -> list[tuple[str, str]]:
     """Split the body into its Chinese and English parts, each rendered to safe HTML."""
     blocks: dict[str, list[str]] = {"zh": [], "en": []}
     for block in re.split(r"\n\s*\n", markdown):
-        lines = [ln for ln in block.splitlines() if not _SOURCE_LINE.match(ln) and not _RULE.match(ln)]
+        lines = [
+            ln for ln in block.splitlines() if not _SOURCE_LINE.match(ln) and not _RULE.match(ln)
+        ]
         chunk = "\n".join(lines).strip()
         if not chunk:
             continue

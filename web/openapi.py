@@ -9,8 +9,14 @@ _ERROR = {
 
 
 def _param(name: str, description: str, schema: dict, **extra) -> dict:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema, **extra}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **extra,
+    }
 
 
 OPENAPI: dict = {
@@ -25,23 +31,64 @@ OPENAPI: dict = {
             "get": {
                 "summary": "Search digests",
                 "parameters": [
-                    _param("q", "Query in the query language; empty lists everything, newest first.",
-                           {"type": "string", "maxLength": 1000}),
-                    _param("tag", "Tag filter; repeat for more, all must match.",
-                           {"type": "array", "items": {"type": "string"}}, style="form", explode=True),
-                    _param("author", "Author filter; repeat for more, any may match.",
-                           {"type": "array", "items": {"type": "string"}}, style="form", explode=True),
-                    _param("from", "First day, inclusive (YYYY-MM-DD).", {"type": "string", "format": "date"}),
-                    _param("to", "Last day, inclusive (YYYY-MM-DD).", {"type": "string", "format": "date"}),
-                    _param("sort", "Order of results.",
-                           {"type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance"}),
-                    _param("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
-                    _param("per_page", "Results per page.",
-                           {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
+                    _param(
+                        "q",
+                        "Query in the query language; empty lists everything, newest first.",
+                        {"type": "string", "maxLength": 1000},
+                    ),
+                    _param(
+                        "tag",
+                        "Tag filter; repeat for more, all must match.",
+                        {"type": "array", "items": {"type": "string"}},
+                        style="form",
+                        explode=True,
+                    ),
+                    _param(
+                        "author",
+                        "Author filter; repeat for more, any may match.",
+                        {"type": "array", "items": {"type": "string"}},
+                        style="form",
+                        explode=True,
+                    ),
+                    _param(
+                        "from",
+                        "First day, inclusive (YYYY-MM-DD).",
+                        {"type": "string", "format": "date"},
+                    ),
+                    _param(
+                        "to",
+                        "Last day, inclusive (YYYY-MM-DD).",
+                        {"type": "string", "format": "date"},
+                    ),
+                    _param(
+                        "sort",
+                        "Order of results.",
+                        {
+                            "type": "string",
+                            "enum": ["relevance", "newest", "oldest"],
+                            "default": "relevance",
+                        },
+                    ),
+                    _param(
+                        "page",
+                        "Page number, from 1.",
+                        {"type": "integer", "minimum": 1, "default": 1},
+                    ),
+                    _param(
+                        "per_page",
+                        "Results per page.",
+                        {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    ),
                 ],
                 "responses": {
-                    "200": {"description": "Results",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResponse"}}}},
+                    "200": {
+                        "description": "Results",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/SearchResponse"}
+                            }
+                        },
+                    },
                     "400": _ERROR,
                 },
             }
@@ -49,22 +96,45 @@ OPENAPI: dict = {
         "/api/doc/{id}": {
             "get": {
                 "summary": "One document with its Markdown body and sanitised HTML",
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "description": "Path below the corpus root without extension.",
-                                "schema": {"type": "string"}}],
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "description": "Path below the corpus root without extension.",
+                        "schema": {"type": "string"},
+                    }
+                ],
                 "responses": {
-                    "200": {"description": "The document",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Document"}}}},
+                    "200": {
+                        "description": "The document",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Document"}
+                            }
+                        },
+                    },
                     "404": _ERROR,
                 },
             }
         },
-        "/api/openapi.json": {"get": {"summary": "This description", "responses": {"200": {"description": "OpenAPI 3"}}}},
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This description",
+                "responses": {"200": {"description": "OpenAPI 3"}},
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Liveness and the live index",
-                "responses": {"200": {"description": "Status",
-                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}},
+                "responses": {
+                    "200": {
+                        "description": "Status",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
+                        },
+                    }
+                },
             }
         },
     },
@@ -73,11 +143,19 @@ OPENAPI: dict = {
             "Error": {
                 "type": "object",
                 "required": ["error"],
-                "properties": {"error": {"type": "object", "required": ["code", "message"],
-                                         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    }
+                },
             },
-            "FacetValue": {"type": "object", "required": ["value", "count"],
-                           "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}},
+            "FacetValue": {
+                "type": "object",
+                "required": ["value", "count"],
+                "properties": {"value": {"type": "string"}, "count": {"type": "integer"}},
+            },
             "Result": {
                 "type": "object",
                 "required": ["id", "title", "date", "tags", "url", "score", "highlights"],
@@ -99,7 +177,17 @@ OPENAPI: dict = {
             },
             "SearchResponse": {
                 "type": "object",
-                "required": ["query", "total", "page", "per_page", "took_ms", "relaxed", "results", "facets", "suggestion"],
+                "required": [
+                    "query",
+                    "total",
+                    "page",
+                    "per_page",
+                    "took_ms",
+                    "relaxed",
+                    "results",
+                    "facets",
+                    "suggestion",
+                ],
                 "properties": {
                     "query": {"type": "string"},
                     "total": {"type": "integer"},
@@ -110,8 +198,13 @@ OPENAPI: dict = {
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
                     "facets": {
                         "type": "object",
-                        "properties": {k: {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}}
-                                       for k in ("tags", "author", "date")},
+                        "properties": {
+                            k: {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/FacetValue"},
+                            }
+                            for k in ("tags", "author", "date")
+                        },
                     },
                     "suggestion": {"type": "string", "nullable": True},
                 },
@@ -119,17 +212,26 @@ OPENAPI: dict = {
             "Document": {
                 "type": "object",
                 "properties": {
-                    "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
-                    "date": {"type": "string", "nullable": True}, "tags": {"type": "array", "items": {"type": "string"}},
-                    "author": {"type": "string"}, "category": {"type": "string"}, "url": {"type": "string"},
-                    "extra": {"type": "object"}, "body": {"type": "string"}, "html": {"type": "string"},
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "date": {"type": "string", "nullable": True},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "author": {"type": "string"},
+                    "category": {"type": "string"},
+                    "url": {"type": "string"},
+                    "extra": {"type": "object"},
+                    "body": {"type": "string"},
+                    "html": {"type": "string"},
                 },
             },
             "Health": {
                 "type": "object",
                 "properties": {
-                    "status": {"type": "string"}, "documents": {"type": "integer"},
-                    "built_at": {"type": "string"}, "generation": {"type": "string"},
+                    "status": {"type": "string"},
+                    "documents": {"type": "integer"},
+                    "built_at": {"type": "string"},
+                    "generation": {"type": "string"},
                     "user_dict_changed": {"type": "boolean"},
                 },
             },

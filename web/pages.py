@@ -83,7 +83,9 @@ def _pages(resp: SearchResponse) -> list[int | None]:
     return out
 
 
-def _render_search(req: SearchRequest | None, resp: SearchResponse | None, error: str | None, status: int):
+def _render_search(
+    req: SearchRequest | None, resp: SearchResponse | None, error: str | None, status: int
+):
     today = date.today()
     presets = [
         ("last7", today - timedelta(days=7)),
@@ -144,7 +146,8 @@ def doc_page(doc_id: str):
     except InvalidQuery:
         terms = None
     sections = [
-        (lang, mark_terms(html, terms) if terms else html) for lang, html in language_sections(doc.body)
+        (lang, mark_terms(html, terms) if terms else html)
+        for lang, html in language_sections(doc.body)
     ]
     back = url_for("pages.search_page", q=q) if q else url_for("pages.home")
     return render_template(
@@ -154,6 +157,8 @@ def doc_page(doc_id: str):
         q=q,
         back=back,
         domain=(urlsplit(doc.url).hostname or "") if doc.url else "",
-        day_url=search_url(SearchRequest(), date_from=d, date_to=d) if (d := _day(doc.date)) else "",
+        day_url=search_url(SearchRequest(), date_from=d, date_to=d)
+        if (d := _day(doc.date))
+        else "",
         **page_context(),
     )

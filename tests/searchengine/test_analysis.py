@@ -66,8 +66,10 @@ def spans(text: str) -> list[tuple[str, int, int, str]]:
         ("2,000", ["2000"]),
         ("1,234,567", ["1234567"]),
         # Mixed text.
-        ("美联储宣布降息25个基点 interest rate cut",
-         ["美联储", "宣布", "降息", "25", "个", "基点", "interest", "rate", "cut"]),
+        (
+            "美联储宣布降息25个基点 interest rate cut",
+            ["美联储", "宣布", "降息", "25", "个", "基点", "interest", "rate", "cut"],
+        ),
         ("美聯儲降息 Rates cutting ＡＩ 7%", ["美联储", "降息", "rate", "cut", "ai", "7%"]),
         # Korean stays findable, as words between spaces.
         ("삼성전자 실적", ["삼성전자", "실적"]),
@@ -80,7 +82,9 @@ def test_analyze(text, terms):
     assert analyze(text) == terms
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: possessive 's glues to the word, so 'china' misses \"China's\"")
+@pytest.mark.xfail(
+    strict=True, reason="BUG: possessive 's glues to the word, so 'china' misses \"China's\""
+)
 @pytest.mark.parametrize(
     ("text", "term"),
     [("China's economy", "china"), ("Apple’s iPhone", "appl"), ("AT&T's canteen", "at&t")],
@@ -165,7 +169,10 @@ def test_unigram_analyzer_indexes_every_character():
 
 
 def test_spell_analyzer_keeps_plain_unstemmed_words():
-    assert [t.text for t in spell_analyzer()("Inflation cools, 美联储 ok")] == ["inflation", "cools"]
+    assert [t.text for t in spell_analyzer()("Inflation cools, 美联储 ok")] == [
+        "inflation",
+        "cools",
+    ]
 
 
 # --- Keys (tags, authors) -----------------------------------------------------------------
@@ -187,7 +194,14 @@ def test_key_tokenizer(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("AI", "ai"), ("ＡＩ", "ai"), ("  Hong   Kong ", "hong kong"), ("立法會", "立法会"), ("", ""), (2024, "2024")],
+    [
+        ("AI", "ai"),
+        ("ＡＩ", "ai"),
+        ("  Hong   Kong ", "hong kong"),
+        ("立法會", "立法会"),
+        ("", ""),
+        (2024, "2024"),
+    ],
 )
 def test_facet_key(value, expected):
     assert facet_key(value) == expected
@@ -253,7 +267,8 @@ def test_fold(text, folded):
 
 
 @pytest.mark.parametrize(
-    "text", ["立法會選舉結果公佈", "美聯儲暗示降息", "頭髮發展", "乾隆皇帝", "臺灣後來著名", "聯合國憲章"]
+    "text",
+    ["立法會選舉結果公佈", "美聯儲暗示降息", "頭髮發展", "乾隆皇帝", "臺灣後來著名", "聯合國憲章"],
 )
 def test_traditional_folding_keeps_length_and_offsets(text):
     folded, offsets = fold_with_map(text)

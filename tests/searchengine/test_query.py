@@ -87,7 +87,10 @@ def test_a_lone_exclusion_means_everything_else(text):
     assert words(q.b) == {"rate"}
 
 
-@pytest.mark.xfail(strict=True, reason='BUG: the lexer splits -"rate cut" into "-" and a phrase; the minus is dropped')
+@pytest.mark.xfail(
+    strict=True,
+    reason='BUG: the lexer splits -"rate cut" into "-" and a phrase; the minus is dropped',
+)
 def test_minus_excludes_a_phrase():
     q = parse_query('降息 -"rate cut"').query
     assert isinstance(q, wq.AndNot)
@@ -109,7 +112,9 @@ def test_phrase_keeps_word_order():
 
 def test_chinese_phrase_also_matches_as_a_substring():
     q = parse_query('"美联储降息"').query
-    grams = [leaf for leaf in q.leaves() if isinstance(leaf, wq.Phrase) and leaf.fieldname == "bigrams"]
+    grams = [
+        leaf for leaf in q.leaves() if isinstance(leaf, wq.Phrase) and leaf.fieldname == "bigrams"
+    ]
     assert [g.words for g in grams] == [["美联", "联储", "储降", "降息"]]
 
 
@@ -212,8 +217,28 @@ def test_odd_input_is_read_sensibly(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "\t\n", '""', "()", "(((", ")))", "OR", "AND", "NOT", "-", "*", "::", "title:",
-     "tag:", "author:()", "the", "the of and", "-the", "title:the"],
+    [
+        "",
+        "   ",
+        "\t\n",
+        '""',
+        "()",
+        "(((",
+        ")))",
+        "OR",
+        "AND",
+        "NOT",
+        "-",
+        "*",
+        "::",
+        "title:",
+        "tag:",
+        "author:()",
+        "the",
+        "the of and",
+        "-the",
+        "title:the",
+    ],
 )
 def test_nothing_to_search_browses_everything(text):
     assert parse_query(text).query is None

@@ -1,0 +1,244 @@
+"""The real commands in a subprocess: exit codes, the summary line, messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args: str, cwd, env: dict | None = None, module: str = "indexer"):
+    """Run ``python -m <module> args`` with no DIGEST_* variables except those given."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    full_env.update(env or {}, PYTHONIOENCODING="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def corpus(tmp_path, write_doc):
+    root = tmp_path / "corpus"
+    write_doc(
+        root,
+        "2024/fed.md",
+        title="美联储降息",
+        tags=["us"],
+        author="ft",
+        body="美联储宣布降息。\n\nThe Fed cut interest rates.",
+    )
+    write_doc(root, "2024/mug.md", title="马克杯", date="2024-08-01", body="新的马克杯。")
+    write_doc(root, "hk/立法會 選舉.md", title="立法會選舉", body="立法會選舉投票。")
+    return root
+
+
+@pytest.fixture
+def broken(corpus, write_doc):
+    write_doc(corpus, "bad/broken yaml.md", raw="---\ntitle: [oops\n---\nbody\n")
+    return corpus
+
+
+def test_rebuild_prints_one_summary_line(broken, tmp_path):
+    proc = run("rebuild", "--corpus", str(broken), "--index", "ix", "--jobs", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1
+    assert "indexed 3" in lines[0] and "skipped 1" in lines[0]
+    assert "bad/broken yaml.md" in proc.stderr
+    assert "invalid front matter" in proc.stderr
+    assert (tmp_path / "ix" / "CURRENT").is_file()
+    assert not (tmp_path / "index_data").exists()
+
+
+def test_rebuild_json_report(broken, tmp_path):
+    proc = run("rebuild", "--corpus", str(broken), "--index", "ix", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["indexed"] == 3
+    assert report["skipped"] == [
+        {"path": "bad/broken yaml.md", "reason": report["skipped"][0]["reason"]}
+    ]
+    assert "invalid front matter" in report["skipped"][0]["reason"]
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    proc = run("rebuild", "--corpus", str(tmp_path / "nowhere"), "--index", "ix", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "not found" in proc.stderr and str(tmp_path / "nowhere") in proc.stderr
+    assert proc.stdout == ""
+    assert not (tmp_path / "ix" / "CURRENT").exists()
+
+
+def test_empty_corpus_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x", encoding="utf-8")
+    proc = run("rebuild", "--corpus", str(tmp_path / "empty"), "--index", "ix", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "No Markdown" in proc.stderr
+
+
+def test_strict_fails_when_a_file_was_skipped(broken, tmp_path):
+    proc = run("rebuild", "--corpus", str(broken), "--index", "ix", "--strict", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "bad/broken yaml.md" in proc.stderr
+    assert "--strict" in proc.stderr
+
+
+def test_strict_passes_a_clean_corpus(corpus, tmp_path):
+    proc = run("rebuild", "--corpus", str(corpus), "--index", "ix", "--strict", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_environment_is_used_and_flags_override_it(corpus, tmp_path):
+    env = {"DIGEST_CORPUS": str(corpus), "DIGEST_INDEX": str(tmp_path / "env-ix")}
+    proc = run("rebuild", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env-ix" / "CURRENT").is_file()
+
+    status = json.loads(run("status", "--json", cwd=tmp_path, env=env).stdout)
+    assert status["index"] == str(tmp_path / "env-ix")
+    assert status["corpus"] == str(corpus)
+
+    env = {"DIGEST_CORPUS": str(tmp_path / "nowhere"), "DIGEST_INDEX": str(tmp_path / "unused")}
+    proc = run("rebuild", "--corpus", str(corpus), "--index", "flag-ix", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "flag-ix" / "CURRENT").is_file()
+    assert not (tmp_path / "unused").exists()
+
+
+def test_status_json(corpus, tmp_path):
+    assert run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path).returncode == 0
+    proc = run("status", "--json", "--index", "ix", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout)
+    assert {"documents", "built_at", "corpus", "index", "size_bytes"} <= set(status)
+    assert status["documents"] == 3
+    assert status["corpus"] == str(corpus)
+    assert status["index"] == str(tmp_path / "ix")
+    assert isinstance(status["size_bytes"], int) and status["size_bytes"] > 0
+    assert status["built_at"][:4].isdigit() and "T" in status["built_at"]
+
+
+def test_status_text(corpus, tmp_path):
+    run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path)
+    proc = run("status", "--index", "ix", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "documents" in proc.stdout and "MB" in proc.stdout and str(corpus) in proc.stdout
+
+
+def test_status_without_an_index(tmp_path):
+    proc = run("status", "--index", "ix", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "indexer rebuild" in proc.stderr
+    missing = json.loads(run("status", "--json", "--index", "ix", cwd=tmp_path).stdout)
+    assert missing["status"] == "missing"
+
+
+def test_update_after_edits(corpus, tmp_path, write_doc):
+    run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path)
+    write_doc(corpus, "2024/fed.md", title="美联储按兵不动", body="美联储维持利率不变。")
+    (corpus / "2024" / "mug.md").unlink()
+    proc = run("update", "--index", "ix", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert "\n" not in line
+    assert all(part in line for part in ("indexed 1", "skipped 0", "removed 1", "unchanged 1"))
+    found = run("query", "按兵不动", "--index", "ix", "--json", cwd=tmp_path, module="searchengine")
+    assert [r["id"] for r in json.loads(found.stdout)["results"]] == ["2024/fed"]
+
+
+def test_update_without_an_index(tmp_path):
+    proc = run("update", "--index", "ix", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "indexer rebuild" in proc.stderr
+
+
+# --- searchengine query ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def index(corpus, tmp_path):
+    assert run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path).returncode == 0
+    return tmp_path / "ix"
+
+
+def test_query_json_is_the_api_response(index, tmp_path):
+    proc = run(
+        "query", "美聯儲 降息", "--index", str(index), "--json", cwd=tmp_path, module="searchengine"
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) == {
+        "query",
+        "total",
+        "page",
+        "per_page",
+        "took_ms",
+        "relaxed",
+        "results",
+        "facets",
+        "suggestion",
+    }
+    assert (data["query"], data["total"]) == ("美聯儲 降息", 1)
+    assert data["results"][0]["id"] == "2024/fed"
+    assert data["results"][0]["highlights"]["title"] == "<mark>美联储降息</mark>"
+
+
+def test_query_filters_from_the_shell(index, tmp_path):
+    proc = run(
+        "query",
+        "--tag",
+        "US",
+        "--author",
+        "ft",
+        "--from",
+        "2024-07-19",
+        "--to",
+        "2024-07-19",
+        "--index",
+        str(index),
+        "--json",
+        cwd=tmp_path,
+        module="searchengine",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r["id"] for r in json.loads(proc.stdout)["results"]] == ["2024/fed"]
+
+
+def test_query_text_output(index, tmp_path):
+    proc = run("query", "马克杯", "--index", str(index), cwd=tmp_path, module="searchengine")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("1 results")
+    assert "2024/mug" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "19/07/2024"], "from"),
+        (["--from", "2024-02-30"], "from"),
+        (["--per-page", "0"], "per_page"),
+        (["--page", "0"], "page"),
+        (["(((((((((deep)))))))))"], "nests"),
+    ],
+)
+def test_query_bad_input_is_a_clear_error(index, tmp_path, args, message):
+    proc = run("query", *args, "--index", str(index), cwd=tmp_path, module="searchengine")
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_query_without_an_index(tmp_path):
+    proc = run("query", "降息", "--index", "ix", cwd=tmp_path, module="searchengine")
+    assert proc.returncode != 0
+    assert "indexer rebuild" in proc.stderr

@@ -1,0 +1,276 @@
+"""Web fixtures: the sample corpus and a hostile corpus, indexed once; apps, clients, a server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import frontmatter
+import pytest
+import requests
+import yaml
+
+from indexer.rebuild import rebuild
+from searchengine.config import SAMPLE_CORPUS, Settings
+from web import create_app
+
+# Files of the sample corpus the indexer must skip (see its ODDITIES.txt).
+SKIPPED = {"odd/broken-yaml.md"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# --- The sample corpus as a reader sees it (read here, independently of the indexer) ---
+
+
+@dataclass(frozen=True)
+class SampleDoc:
+    """One sample digest: its id, folded tags, author and UTC date."""
+
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    author: str
+    date: dt.datetime | None
+
+    @property
+    def month(self) -> str | None:
+        return self.date.strftime("%Y-%m") if self.date else None
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gbk")
+    return _CONTROL.sub("", text)
+
+
+def _utc(value) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%B %d, %Y"):
+            try:
+                return dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def _tags(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    folded = (" ".join(str(t).split()).casefold() for t in items)
+    return tuple(dict.fromkeys(t for t in folded if t))
+
+
+def read_corpus(root: Path) -> dict[str, SampleDoc]:
+    """Read every visible Markdown file the indexer should index, keyed by document id."""
+    docs = {}
+    for path in sorted(root.rglob("*.md")):
+        rel = path.relative_to(root).as_posix()
+        if rel in SKIPPED or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        post = frontmatter.loads(_read_text(path))
+        meta = post.metadata
+        title = str(meta.get("title") or "")
+        doc_id = rel[: -len(".md")]
+        docs[doc_id] = SampleDoc(doc_id, title, _tags(meta.get("tags")),
+                                 str(meta.get("author") or ""), _utc(meta.get("date")))
+    return docs
+
+
+@pytest.fixture(scope="session")
+def sample_docs() -> dict[str, SampleDoc]:
+    """What the sample corpus holds, read with python-frontmatter."""
+    return read_corpus(SAMPLE_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory) -> Path:
+    """Index the bundled sample corpus once per session."""
+    index_dir = tmp_path_factory.mktemp("web_sample_index")
+    rebuild(Settings.resolve(SAMPLE_CORPUS, index_dir), jobs=1)
+    return index_dir
+
+
+def _make_app(index_dir: Path):
+    app = create_app({"INDEX": str(index_dir), "TESTING": True})
+    yield app
+    app.extensions["digest_index"].close()
+
+
+@pytest.fixture(scope="session")
+def app(sample_index):
+    """The app over the sample index (one per session: opening an index is the slow part)."""
+    yield from _make_app(sample_index)
+
+
+@pytest.fixture
+def client(app):
+    """A fresh test client (fresh cookies) for each test."""
+    return app.test_client()
+
+
+# --- A hostile corpus ---------------------------------------------------------------
+
+XSS = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+HOSTILE_BODY = f"""[原文链接](javascript:alert('src'))
+
+恶意正文 {XSS} 点击 [x](javascript:alert(1)) 和 {IMG} 以及 <a href="javascript:alert(2)" onclick="x()">链接</a>。
+数据链接 [d](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) 与 ![pic](javascript:alert(3))。
+<iframe src="https://example.com/embed"></iframe><object data="x.swf"></object><embed src="x.swf">
+<svg onload=alert(1)><script>alert('svg')</script></svg> <math><mi xlink:href="javascript:alert(1)">m</mi></math>
+<a href="jav&#x09;ascript:alert(1)">制表符</a> <a href=" JaVaScRiPt:alert(1)">大小写</a> <scr<script>ipt>alert(1)</script>
+<form action="javascript:alert(1)"><button formaction="javascript:alert(2)">按钮</button></form>
+<meta http-equiv="refresh" content="0;url=javascript:alert(1)"><base href="javascript:alert(1)//">
+<style>body{{display:none}}</style><div style="background:url(javascript:alert(1))">样式</div>
+<!-- <script>alert('comment')</script> --> &lt;script&gt;alert('entity')&lt;/script&gt; & < > 半个 <b>未闭合 <i>标签
+"><script>alert('attr')</script> '><img src=x onerror=alert('attr2')> </textarea><script>alert(1)</script>
+
+Hostile English part: rate cut {XSS} and [click](javascript:alert(1)) or <javascript:alert(1)> autolink.
+Reference [ref][1] and ![img][2] and <img src="data:image/svg+xml;base64,PHN2Zz4=" onerror="alert(1)">.
+AT&T < 5 && 6 > 3; <details open ontoggle=alert(1)>x</details> <video><source onerror="alert(1)"></video>
+
+[1]: javascript:alert('ref')
+[2]: data:text/html,<script>alert(1)</script>
+
+[Source Link](javascript:alert('source'))
+"""
+
+HOSTILE_FILES: dict[str, dict] = {
+    "hostile/script-title.md": {
+        "title": f'{XSS} 降息 Rate & <b>bold</b> "quoted" \'single\'',
+        "date": "2024-07-19T04:00:00Z",
+        "tags": [IMG, "a&b <c>", f"{XSS}", "javascript:alert(1)"],
+        "author": "<svg onload=alert(1)>evil</svg>",
+        "description": f"<iframe src=javascript:alert(1)></iframe> desc {IMG}",
+        "url": "javascript:alert('url')",
+        "category": f"{XSS}category",
+        "extra_field": f"{IMG} extra",
+    },
+    "hostile/attribute-breaker.md": {
+        "title": '" onmouseover="alert(1)" x="',
+        "date": "2024-07-20",
+        "tags": ['" onfocus="alert(1)', "tech"],
+        "author": "' onclick='alert(1)",
+        "url": 'https://example.com/"><script>alert(1)</script>',
+    },
+    "hostile/data-url.md": {
+        "title": "[x](javascript:alert(1)) 数据链接测试 data url",
+        "date": "2024-08-01",
+        "tags": "rate, <b>bold</b>",
+        "author": "data:text/html,<script>alert(1)</script>",
+        "url": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    },
+    f"hostile/{IMG} \"q\".md": {"date": "2024-08-02", "tags": ["tech"], "author": "ok.example"},
+    "javascript:alert(1).md": {"title": "Root javascript id 降息", "date": "2024-08-03"},
+}
+
+
+def write_hostile_corpus(root: Path) -> Path:
+    """Write digests whose every field carries markup, handlers and script URLs."""
+    for rel, meta in HOSTILE_FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+        path.write_text(f"---\n{head}---\n\n{HOSTILE_BODY}", encoding="utf-8")
+    broken = root / "hostile" / "broken-html.md"
+    broken.write_text(
+        f"# {XSS} heading title\n\n<div <script>alert(1)</script> <p <img src=x onerror=alert(1)// "
+        f"<a href='javascript:alert(1)'\n\nEnglish tail & {IMG}\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory) -> Path:
+    """Index the hostile corpus once per session."""
+    corpus = write_hostile_corpus(tmp_path_factory.mktemp("hostile_corpus"))
+    index_dir = tmp_path_factory.mktemp("hostile_index")
+    report = rebuild(Settings.resolve(corpus, index_dir), jobs=1)
+    assert report.indexed == len(HOSTILE_FILES) + 1, report.skipped
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def hostile_app(hostile_index):
+    """The app over the hostile index."""
+    yield from _make_app(hostile_index)
+
+
+@pytest.fixture
+def hostile_client(hostile_app):
+    return hostile_app.test_client()
+
+
+# --- A real server ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A running `searchengine serve`: its URL, process and stderr log."""
+
+    url: str
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture(scope="session")
+def live_server(sample_index, tmp_path_factory):
+    """Run the production server on a free port; wait (bounded) for /healthz."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "stderr.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DIGEST_INDEX", None)
+    cmd = [sys.executable, "-m", "searchengine", "serve", "--index", str(sample_index),
+           "--port", str(port)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
+    url = f"http://127.0.0.1:{port}"
+    server = LiveServer(url, port, proc, log_path)
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}:\n{server.log()}")
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not ready within 20 s:\n{server.log()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
