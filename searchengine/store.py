@@ -178,13 +178,18 @@ class IndexStore:
         removed = []
         live = self.current()
         for path in sorted(self.root.iterdir()):
-            if path.name.startswith("building-") and path.is_dir():
+            if (
+                path.name.startswith("building-")
+                and path.is_dir()
+                or (
+                    path.name.startswith("gen-")
+                    and path.is_dir()
+                    and path != live
+                    and self._unused(path)
+                )
+            ):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path.name)
-            elif path.name.startswith("gen-") and path.is_dir() and path != live:
-                if self._unused(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                    removed.append(path.name)
         for stray in self.root.glob(".*.tmp"):
             stray.unlink(missing_ok=True)
         return removed

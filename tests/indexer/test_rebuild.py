@@ -148,18 +148,14 @@ def test_interrupted_rebuild_leaves_the_old_index_serving(built, settings):
     _, ix = built
     before = current(settings.index)
 
-    def interrupt_after_two(total):
-        seen = []
-
+    def interrupt(total):
         def progress(n):
-            seen.append(n)
-            if len(seen) == 2:
-                raise KeyboardInterrupt
+            raise KeyboardInterrupt  # Ctrl+C while documents are being written
 
         return progress
 
     with pytest.raises(KeyboardInterrupt):
-        rebuild(settings, jobs=1, progress_factory=interrupt_after_two)
+        rebuild(settings, jobs=1, progress_factory=interrupt)
     assert current(settings.index) == before
     assert generations(settings.index) == {before}
     assert len(ids(ix)) == 4
@@ -245,7 +241,7 @@ def test_a_file_that_became_broken_is_reported_and_removed(built, settings, writ
     report = update(settings)
     assert [path for path, _ in report.skipped] == ["2024/mug.md"]
     assert "invalid front matter" in report.skipped[0][1]
-    assert any(path == "2024/mug.md" and "now broken" in note for path, note in report.notes)
+    assert [path for path, _ in report.notes] == ["2024/mug.md"]
     assert report.removed == 1
     time.sleep(RECHECK)
     assert ids(ix, "马克杯") == set()

@@ -7,19 +7,16 @@ import pickle
 import pytest
 
 from searchengine.analysis import (
+    END,
     GAP,
-    Analyzed,
     CJKGramTokenizer,
     KeyTokenizer,
     analyze,
-    analyze_many,
     bigram_analyzer,
     facet_key,
     grams,
     key_analyzer,
-    preanalyzed,
     spell_analyzer,
-    unigram_analyzer,
     word_analyzer,
 )
 from searchengine.folding import fold, fold_with_map
@@ -93,10 +90,6 @@ def test_possessive_keeps_the_word_findable(text, term):
     assert term in analyze(text)
 
 
-def test_analyze_many_is_one_stream():
-    assert analyze_many(["美联储", "Rates", ""]) == ["美联储", "rate"]
-
-
 def test_positions_count_words_consecutively():
     tokens = word_analyzer()("美联储 降息 rates of the cut", positions=True)
     assert [(t.text, t.pos) for t in tokens] == [
@@ -144,28 +137,32 @@ def test_start_char_shifts_offsets():
 
 
 @pytest.mark.parametrize(
-    ("size", "text", "expected"),
+    ("text", "expected"),
     [
-        (2, "", []),
-        (2, "   ", []),
-        (2, "安裝簡單 ok 好", ["安装", "装简", "简单"]),
-        (1, "安裝 好", ["安", "装", "好"]),
-        (2, "삼성전자", ["삼성", "성전", "전자"]),
-        (2, "rates 7%", []),
+        ("", []),
+        ("   ", []),
+        # Every pair of adjacent characters, then the run's last one marked with END.
+        ("安裝簡單 ok 好", ["安装", "装简", "简单", "单" + END, "好" + END]),
+        ("香港", ["香港", "港" + END]),
+        ("삼성전자", ["삼성", "성전", "전자", "자" + END]),
+        ("rates 7%", []),
     ],
 )
-def test_gram_tokenizer(size, text, expected):
-    assert [t.text for t in CJKGramTokenizer(size)(text)] == expected
+def test_gram_tokenizer(text, expected):
+    assert [t.text for t in CJKGramTokenizer(2)(text)] == expected
+    assert [t.text for t in bigram_analyzer()(text)] == expected
 
 
 def test_grams_leave_a_gap_between_runs():
-    assert grams(fold("美联储 降息"), 2) == ["美联", "联储", GAP, "降息"]
+    assert grams(fold("美联储 降息")) == ["美联", "联储", "储" + END, GAP, "降息", "息" + END]
     tokens = bigram_analyzer()("美联储 降息", positions=True)
-    assert [(t.text, t.pos) for t in tokens] == [("美联", 0), ("联储", 1), ("降息", 3)]
-
-
-def test_unigram_analyzer_indexes_every_character():
-    assert [t.text for t in unigram_analyzer()("降息 ok")] == ["降", "息"]
+    assert [(t.text, t.pos) for t in tokens] == [
+        ("美联", 0),
+        ("联储", 1),
+        ("储" + END, 2),
+        ("降息", 4),
+        ("息" + END, 5),
+    ]
 
 
 def test_spell_analyzer_keeps_plain_unstemmed_words():
@@ -207,33 +204,10 @@ def test_facet_key(value, expected):
     assert facet_key(value) == expected
 
 
-# --- Pre-analyzed terms ------------------------------------------------------------------
-
-
-def test_analyzed_terms_pass_through_unchanged():
-    value = preanalyzed(["美联储", "rates", "the"])
-    assert isinstance(value, Analyzed)
-    tokens = word_analyzer()(value, positions=True)
-    assert [(t.text, t.pos) for t in tokens] == [("美联储", 0), ("rates", 1), ("the", 2)]
-
-
-def test_analyzed_gram_gaps_skip_a_position():
-    tokens = bigram_analyzer()(preanalyzed(["美联", GAP, "降息"]), positions=True)
-    assert [(t.text, t.pos) for t in tokens] == [("美联", 0), ("降息", 2)]
-
-
-def test_analyzed_pickles_with_its_terms():
-    value = pickle.loads(pickle.dumps(preanalyzed(["美联储", GAP, "rate"])))
-    assert isinstance(value, Analyzed)
-    assert value.terms == ["美联储", GAP, "rate"]
-
-
 # --- Pickling (Whoosh stores the schema, analyzers included, in the index) ---------------
 
 
-@pytest.mark.parametrize(
-    "make", [word_analyzer, bigram_analyzer, unigram_analyzer, key_analyzer, spell_analyzer]
-)
+@pytest.mark.parametrize("make", [word_analyzer, bigram_analyzer, key_analyzer, spell_analyzer])
 def test_analyzers_pickle(make):
     analyzer = make()
     copy = pickle.loads(pickle.dumps(analyzer))
