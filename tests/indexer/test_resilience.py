@@ -1,0 +1,295 @@
+"""Never down, never fooled: rebuilds under load, killed writers, concurrent writers.
+
+Each test runs the real CLI in subprocesses against a real server on 127.0.0.1,
+bounded in time and in request count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2] / "indexer" / "sample_corpus"
+COPIES = 6  # 6 × 41 digests: a rebuild takes seconds, long enough to interrupt
+
+
+def _corpus(root: Path, copies: int = COPIES) -> Path:
+    corpus = root / "corpus"
+    for n in range(copies):
+        for year in ("2024", "2025", "2026"):
+            shutil.copytree(SAMPLE / year, corpus / f"copy{n:02d}" / year)
+    return corpus
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "indexer", *args], capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def _start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 10.0) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+class Server:
+    """A `searchengine serve` subprocess on a free loopback port."""
+
+    def __init__(self, index: Path):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "searchengine",
+                "serve",
+                "--index",
+                str(index),
+                "--port",
+                str(self.port),
+                "--threads",
+                "6",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if _get(self.base + "/healthz", 1)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def search(self, q: str) -> tuple[int, dict]:
+        return _get(f"{self.base}/api/search?q={urllib.request.quote(q)}")
+
+    def health(self) -> dict:
+        return _get(self.base + "/healthz")[1]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def live(tmp_path):
+    corpus = _corpus(tmp_path)
+    index = tmp_path / "index"
+    started = time.perf_counter()
+    first = _cli("rebuild", "--corpus", str(corpus), "--index", str(index))
+    assert first.returncode == 0, first.stderr
+    server = Server(index)
+    server.rebuild_seconds = time.perf_counter() - started
+    yield corpus, index, server
+    server.stop()
+
+
+def _leftover_workers(index: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "indexer" in cmd and str(index) in cmd:
+            found.append(proc)
+    return found
+
+
+def test_rebuild_under_load_serves_every_request_and_picks_up_new_files(live, tmp_path):
+    corpus, index, server = live
+    stop = threading.Event()
+    outcomes: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def reader(queries: list[str]) -> None:
+        n = 0
+        while not stop.is_set() and n < 2000:
+            q = queries[n % len(queries)]
+            started = time.perf_counter()
+            try:
+                status, body = server.search(q)
+                ok = status == 200 and "results" in body
+            except OSError:
+                ok = False
+            with lock:
+                outcomes.append((200 if ok else 599, time.perf_counter() - started))
+            n += 1
+
+    threads = [
+        threading.Thread(target=reader, args=(qs,))
+        for qs in (["美联储 降息", "rate cut"], ["立法會", "AI"], ["", "zzfreshcue"])
+    ]
+    for t in threads:
+        t.start()
+    try:
+        before = server.health()["generation"]
+        assert _cli("rebuild", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+        fresh = corpus / "fresh.md"
+        fresh.write_text(
+            "---\ntitle: 新鲜文档 zzfreshcue\ndate: 2026-11-01\n---\n正文 zzfreshcue\n", "utf-8"
+        )
+        assert _cli("rebuild", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and server.search("zzfreshcue")[1].get("total") != 1:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    failures = [o for o in outcomes if o[0] != 200]
+    slowest = max(d for _, d in outcomes)
+    print(
+        f"\nrequests during two rebuilds: {len(outcomes)}, failures: {len(failures)}, "
+        f"slowest: {slowest * 1000:.0f} ms"
+    )
+    assert len(outcomes) > 50
+    assert failures == []
+    assert slowest < 10
+    assert server.search("zzfreshcue")[1]["total"] == 1
+    assert server.health()["generation"] != before
+    generations = [p for p in index.iterdir() if p.name.startswith("gen-")]
+    assert len(generations) <= 2, generations  # the server's old one goes at the next cleanup
+
+
+def test_many_rebuilds_keep_disk_use_bounded(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE / "2025", corpus / "2025")
+    index = tmp_path / "index"
+    for _ in range(4):
+        assert _cli("rebuild", "--corpus", str(corpus), "--index", str(index)).returncode == 0
+    assert [p.name.startswith("gen-") for p in index.iterdir() if p.is_dir()] == [True]
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.85])
+def test_killed_rebuild_leaves_the_old_index_serving(live, fraction):
+    corpus, index, server = live
+    generation = server.health()["generation"]
+    proc = _start("rebuild", "--corpus", str(corpus), "--index", str(index))
+    time.sleep(server.rebuild_seconds * fraction)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    time.sleep(0.5)
+    assert _leftover_workers(index) == []
+    status, body = server.search("美联储")
+    assert status == 200 and body["total"] > 0
+    assert server.health()["generation"] == generation
+    again = _cli("rebuild", "--corpus", str(corpus), "--index", str(index))
+    assert again.returncode == 0, again.stderr
+    assert not [p for p in index.iterdir() if p.name.startswith("building-")]
+
+
+def test_killed_update_leaves_a_working_index_and_the_next_update_completes(live):
+    corpus, index, server = live
+    total = server.search("")[1]["total"]
+    for path in corpus.rglob("*.md"):
+        path.write_text(path.read_text("utf-8") + "\n追加 zzappended\n", "utf-8")
+    proc = _start("update", "--index", str(index))
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    status, body = server.search("")
+    assert status == 200 and body["total"] == total
+    done = _cli("update", "--index", str(index))
+    assert done.returncode == 0, done.stderr
+    time.sleep(0.5)
+    assert server.search("")[1]["total"] == total
+    assert server.search("zzappended")[1]["total"] == total
+
+
+def test_two_rebuilds_at_once_both_finish_and_the_index_holds_everything(live):
+    corpus, index, server = live
+    total = server.search("")[1]["total"]
+    first = _start("rebuild", "--corpus", str(corpus), "--index", str(index))
+    time.sleep(0.3)
+    second = _start("rebuild", "--corpus", str(corpus), "--index", str(index))
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = second.communicate(timeout=300)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert "waiting" in (err1 + err2).lower()
+    time.sleep(0.5)
+    assert server.search("")[1]["total"] == total
+
+
+def test_rebuild_and_update_at_once_never_corrupt_the_index(live):
+    corpus, index, server = live
+    total = server.search("")[1]["total"]
+    (corpus / "extra.md").write_text("---\ntitle: zzextra\n---\n正文\n", "utf-8")
+    rebuild = _start("rebuild", "--corpus", str(corpus), "--index", str(index))
+    time.sleep(0.3)
+    update = _cli("update", "--index", str(index))
+    rebuild.communicate(timeout=300)
+    assert rebuild.returncode == 0
+    assert update.returncode == 0, update.stderr
+    time.sleep(0.5)
+    assert server.search("")[1]["total"] == total + 1
+    assert server.search("zzextra")[1]["total"] == 1
+    check = _cli("status", "--index", str(index), "--json")
+    assert json.loads(check.stdout)["documents"] == total + 1
+
+
+def test_a_writer_that_cannot_wait_says_so(tmp_path):
+    from searchengine.store import IndexStore
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE / "2025", corpus / "2025")
+    index = tmp_path / "index"
+    with IndexStore(index).writer_lock():
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "indexer",
+                "rebuild",
+                "--corpus",
+                str(corpus),
+                "--index",
+                str(index),
+            ],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        time.sleep(2)
+        assert proc.poll() is None  # it waits rather than failing or corrupting
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert "waiting" in err.lower()
