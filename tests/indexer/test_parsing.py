@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from indexer.corpus import doc_id
+from indexer.corpus import doc_id, iter_files
 from indexer.parsing import BrokenFile, Skipped, decode, normalize_tags, parse_date, parse_file
 from searchengine.document import Document
 
 UTC = dt.UTC
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def utc(*args) -> dt.datetime:
@@ -324,3 +326,19 @@ def test_ids_are_relative_paths_without_extension(read, tmp_path, relpath, expec
     assert doc.id == expected
     assert doc.path == relpath
     assert doc_id(tmp_path / relpath, tmp_path) == expected
+
+
+# --- The real archives ---------------------------------------------------------------------
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("folder", ["seed", "digest-hn", "hkcnews"])
+def test_real_archives_parse(folder):
+    root = SHARED / folder
+    files = list(iter_files(root))
+    assert files
+    for path in files[:: max(1, len(files) // 100)]:
+        doc = parse_file(path, root)
+        assert isinstance(doc, Document), doc
+        assert doc.title and doc.id == path.relative_to(root).with_suffix("").as_posix()
+        assert doc.date is not None or "no date" in doc.notes

@@ -196,19 +196,21 @@ def test_many_rebuilds_keep_disk_use_bounded(tmp_path):
     assert [p.name.startswith("gen-") for p in index.iterdir() if p.is_dir()] == [True]
 
 
-@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.85])
+@pytest.mark.parametrize("fraction", [0.1, 0.4, 0.7])
 def test_killed_rebuild_leaves_the_old_index_serving(live, fraction):
     corpus, index, server = live
     generation = server.health()["generation"]
     proc = _start("rebuild", "--corpus", str(corpus), "--index", str(index))
     time.sleep(server.rebuild_seconds * fraction)
+    finished_first = proc.poll() is not None  # a fast machine may finish before the kill
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     time.sleep(0.5)
     assert _leftover_workers(index) == []
     status, body = server.search("美联储")
     assert status == 200 and body["total"] > 0
-    assert server.health()["generation"] == generation
+    if not finished_first:
+        assert server.health()["generation"] == generation
     again = _cli("rebuild", "--corpus", str(corpus), "--index", str(index))
     assert again.returncode == 0, again.stderr
     assert not [p for p in index.iterdir() if p.name.startswith("building-")]

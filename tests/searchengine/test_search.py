@@ -349,38 +349,17 @@ def test_no_suggestion_for_a_word_that_matches(small_index, q):
 # --- The JSON shape and the request's checks ------------------------------------------------
 
 
+RESPONSE_KEYS = set("query total page per_page took_ms relaxed results facets suggestion".split())
+HIT_KEYS = set("id title description date tags author url score highlights".split())
+
+
 def test_to_dict_is_the_contract(small_index):
     data = run(small_index, "美联储 降息", per_page=10).to_dict()
     json.dumps(data)
-    assert set(data) == {
-        "query",
-        "total",
-        "page",
-        "per_page",
-        "took_ms",
-        "relaxed",
-        "results",
-        "facets",
-        "suggestion",
-    }
-    assert (data["query"], data["total"], data["page"], data["per_page"]) == (
-        "美联储 降息",
-        1,
-        1,
-        10,
-    )
+    assert set(data) == RESPONSE_KEYS
+    assert [data[k] for k in ("query", "total", "page", "per_page")] == ["美联储 降息", 1, 1, 10]
     hit = data["results"][0]
-    assert set(hit) == {
-        "id",
-        "title",
-        "description",
-        "date",
-        "tags",
-        "author",
-        "url",
-        "score",
-        "highlights",
-    }
+    assert set(hit) == HIT_KEYS
     assert set(hit["highlights"]) == {"title", "snippet"}
     assert hit["date"] == "2024-07-19T04:00:47.838000+00:00"
     assert (hit["id"], hit["tags"], hit["author"]) == (FED, ["us", "Economy"], "ft")
@@ -411,14 +390,9 @@ def test_bad_request_values_are_refused(kw, name):
     assert err.value.name == name
 
 
-@pytest.mark.parametrize(
-    "kw",
-    [
-        {"per_page": 1},
-        {"per_page": 100},
-        {"sort": "oldest"},
-        {"date_from": dt.date(2024, 9, 1), "date_to": dt.date(2024, 9, 1)},
-    ],
-)
+SAME_DAY = {"date_from": dt.date(2024, 9, 1), "date_to": dt.date(2024, 9, 1)}
+
+
+@pytest.mark.parametrize("kw", [{"per_page": 1}, {"per_page": 100}, {"sort": "oldest"}, SAME_DAY])
 def test_edge_request_values_are_accepted(kw):
     SearchRequest(**kw)

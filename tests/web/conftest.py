@@ -86,8 +86,13 @@ def read_corpus(root: Path) -> dict[str, SampleDoc]:
         meta = post.metadata
         title = str(meta.get("title") or "")
         doc_id = rel[: -len(".md")]
-        docs[doc_id] = SampleDoc(doc_id, title, _tags(meta.get("tags")),
-                                 str(meta.get("author") or ""), _utc(meta.get("date")))
+        docs[doc_id] = SampleDoc(
+            doc_id,
+            title,
+            _tags(meta.get("tags")),
+            str(meta.get("author") or ""),
+            _utc(meta.get("date")),
+        )
     return docs
 
 
@@ -176,8 +181,16 @@ def live_server(sample_index, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("server") / "stderr.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DIGEST_INDEX", None)
-    cmd = [sys.executable, "-m", "searchengine", "serve", "--index", str(sample_index),
-           "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "searchengine",
+        "serve",
+        "--index",
+        str(sample_index),
+        "--port",
+        str(port),
+    ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -34,7 +34,7 @@ AT&T < 5 && 6 > 3; <details open ontoggle=alert(1)>x</details> <video><source on
 
 HOSTILE_FILES: dict[str, dict] = {
     "hostile/script-title.md": {
-        "title": f'{XSS} 降息 Rate & <b>bold</b> "quoted" \'single\'',
+        "title": f"{XSS} 降息 Rate & <b>bold</b> \"quoted\" 'single'",
         "date": "2024-07-19T04:00:00Z",
         "tags": [IMG, "a&b <c>", f"{XSS}", "javascript:alert(1)"],
         "author": "<svg onload=alert(1)>evil</svg>",
@@ -57,8 +57,11 @@ HOSTILE_FILES: dict[str, dict] = {
         "author": "data:text/html,<script>alert(1)</script>",
         "url": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
     },
-    f"hostile/{IMG} \"q\".md": {"date": "2024-08-02", "tags": ["tech"], "author": "ok.example"},
+    f'hostile/{IMG} "q".md': {"date": "2024-08-02", "tags": ["tech"], "author": "ok.example"},
     "javascript:alert(1).md": {"title": "Root javascript id 降息", "date": "2024-08-03"},
+    # Characters that mean something in a URL: they must be escaped wherever an id is linked.
+    "hostile/why?.md": {"title": "Question mark id", "date": "2024-08-04", "tags": ["url"]},
+    "hostile/c# 100%.md": {"title": "Hash and percent id", "date": "2024-08-05", "tags": ["url"]},
 }
 
 
@@ -76,5 +79,3 @@ def write_hostile_corpus(root: Path) -> Path:
         encoding="utf-8",
     )
     return root
-
-

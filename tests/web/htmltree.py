@@ -9,17 +9,58 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr", "param"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+    "param",
+}
 _SIMPLE = re.compile(r"([a-z0-9]+)|\.([\w-]+)|#([\w-]+)|\[([\w:-]+)(?:=\"?([^\]\"]*)\"?)?\]")
 
 # What the app itself puts in every page: its own script and stylesheet, an empty icon.
 APP_SCRIPTS = {"/static/app.js"}
 APP_LINKS = {("stylesheet", "/static/style.css"), ("icon", "data:,")}
-DANGEROUS_TAGS = {"script", "iframe", "frame", "object", "embed", "style", "base",
-                  "form", "svg", "math", "applet", "template", "noscript"}
-URL_ATTRS = {"href", "src", "action", "formaction", "srcset", "poster", "background", "data",
-             "xlink:href", "ping", "cite", "longdesc", "lowsrc", "dynsrc"}
+DANGEROUS_TAGS = {
+    "script",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "style",
+    "base",
+    "form",
+    "svg",
+    "math",
+    "applet",
+    "template",
+    "noscript",
+}
+URL_ATTRS = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "srcset",
+    "poster",
+    "background",
+    "data",
+    "xlink:href",
+    "ping",
+    "cite",
+    "longdesc",
+    "lowsrc",
+    "dynsrc",
+}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
 
 
@@ -71,7 +112,9 @@ class Element:
         """All descendants matching a selector like ``ol.hits li.hit h2 a``."""
         found: list[Element] = [self]
         for simple in selector.split():
-            found = list(dict.fromkeys(e for root in found for e in root.iter() if e._matches(simple)))
+            found = list(
+                dict.fromkeys(e for root in found for e in root.iter() if e._matches(simple))
+            )
         return found
 
     def one(self, selector: str) -> Element:
@@ -123,18 +166,8 @@ def live_code(html: str) -> list[str]:
     """
     problems: list[str] = []
     for el in parse(html).iter():
-        if el.tag == "script":
-            if el.get("src") not in APP_SCRIPTS or el.text:
-                problems.append(f"script element {el.attrs} {el.text[:60]!r}")
-        elif el.tag == "link":
-            if (el.get("rel"), el.get("href")) not in APP_LINKS:
-                problems.append(f"link element {el.attrs}")
-        elif el.tag == "meta":
-            if "http-equiv" in el.attrs:
-                problems.append(f"meta element {el.attrs}")
-        elif el.tag in DANGEROUS_TAGS and not (el.tag == "svg" and _app_svg(el)):
-            if not (el.tag == "form" and (el.get("action") or "").startswith("/")):
-                problems.append(f"{el.tag} element {el.attrs}")
+        if not _allowed_element(el):
+            problems.append(f"{el.tag} element {el.attrs} {el.text[:60]!r}")
         for name, value in el.attrs.items():
             if name.startswith("on"):
                 problems.append(f"event handler {name}={value!r} on <{el.tag}>")
@@ -147,7 +180,16 @@ def live_code(html: str) -> list[str]:
     return problems
 
 
-def _app_svg(el: Element) -> bool:
-    """The histogram bars are the app's own inline SVG: a viewBox and one <rect>."""
-    kids = [c for c in el.iter()]
-    return el.get("aria-hidden") == "true" and all(k.tag == "rect" for k in kids)
+def _allowed_element(el: Element) -> bool:
+    """Whether an element is harmless, or is one of the app's own (script, styles, forms, bars)."""
+    if el.tag == "script":
+        return el.get("src") in APP_SCRIPTS and not el.text
+    if el.tag == "link":
+        return (el.get("rel"), el.get("href")) in APP_LINKS
+    if el.tag == "meta":
+        return "http-equiv" not in el.attrs
+    if el.tag == "form":
+        return (el.get("action") or "").startswith("/")
+    if el.tag == "svg":  # the histogram bars: hidden from readers, one <rect> each
+        return el.get("aria-hidden") == "true" and all(k.tag == "rect" for k in el.iter())
+    return el.tag not in DANGEROUS_TAGS

@@ -12,8 +12,17 @@ import pytest
 from searchengine.config import SAMPLE_CORPUS
 from searchengine.params import parse_request
 
-TOP_KEYS = ["query", "total", "page", "per_page", "took_ms", "relaxed", "results", "facets",
-            "suggestion"]
+TOP_KEYS = [
+    "query",
+    "total",
+    "page",
+    "per_page",
+    "took_ms",
+    "relaxed",
+    "results",
+    "facets",
+    "suggestion",
+]
 RESULT_KEYS = {"id", "title", "description", "date", "tags", "author", "url", "score", "highlights"}
 PANDA = "odd/file with spaces 中文名"
 
@@ -101,7 +110,7 @@ def test_empty_query_lists_every_document_newest_first(client, sample_docs):
     dates = [r["date"] for r in body["results"]]
     dated = [dt.datetime.fromisoformat(d) for d in dates if d]
     assert dated == sorted(dated, reverse=True)
-    assert all(d is None for d in dates[len(dated):]), "undated documents come last"
+    assert all(d is None for d in dates[len(dated) :]), "undated documents come last"
     for r in body["results"]:
         want = sample_docs[r["id"]].date
         assert (dt.datetime.fromisoformat(r["date"]) if r["date"] else None) == want, r["id"]
@@ -141,8 +150,10 @@ def test_repeated_authors_may_any_match(client, sample_docs):
     assert body["total"] == 8
 
 
-@pytest.mark.parametrize(("start", "end"), [("2024-07-10", "2024-07-31"), ("2024-07-31", "2024-07-31"),
-                                            ("2025-11-06", "2025-11-26")])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2024-07-10", "2024-07-31"), ("2024-07-31", "2024-07-31"), ("2025-11-06", "2025-11-26")],
+)
 def test_date_range_is_inclusive_at_both_ends(client, sample_docs, start, end):
     lo, hi = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     want = {i for i, d in sample_docs.items() if day(d) and lo <= day(d) <= hi}
@@ -173,10 +184,16 @@ def test_pages_cover_the_results_once(client):
     [
         ({}, lambda d: True),
         ({"tag": "economy"}, lambda d: "economy" in d.tags),
-        ({"author": ["reuters.example", "scmp.example"]},
-         lambda d: d.author in ("reuters.example", "scmp.example")),
-        ({"from": "2025-01-01", "to": "2025-06-30"},
-         lambda d: d.date is not None and dt.date(2025, 1, 1) <= d.date.date() <= dt.date(2025, 6, 30)),
+        (
+            {"author": ["reuters.example", "scmp.example"]},
+            lambda d: d.author in ("reuters.example", "scmp.example"),
+        ),
+        (
+            {"from": "2025-01-01", "to": "2025-06-30"},
+            lambda d: (
+                d.date is not None and dt.date(2025, 1, 1) <= d.date.date() <= dt.date(2025, 6, 30)
+            ),
+        ),
     ],
     ids=["everything", "tag", "authors", "dates"],
 )
@@ -191,7 +208,9 @@ def test_facet_counts_are_exact(client, sample_docs, params, keep):
     assert counts == sorted(counts, reverse=True)
 
 
-@pytest.mark.parametrize("params", [{"q": "美联储"}, {"q": "美联储", "tag": "us"}, {"q": "rate OR 人工智能"}])
+@pytest.mark.parametrize(
+    "params", [{"q": "美联储"}, {"q": "美联储", "tag": "us"}, {"q": "rate OR 人工智能"}]
+)
 def test_facets_of_a_query_count_all_its_matches_not_only_the_page(client, sample_docs, params):
     ids = [r["id"] for r in everything(client, **params)["results"]]
     body = get_json(client, "/api/search", query_string={"per_page": 1, **params})
@@ -229,12 +248,40 @@ def test_an_overlong_url_is_refused_with_the_error_shape(client):
     assert_error(resp, resp.status_code)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%ff",
+        "q=%",
+        "q=%zz",
+        "tag=%ff%fe",
+        "from=%ff",
+        "page=%00",
+        "q=%ED%A0%80",
+        "q=%C0%AF",
+        "author=%ED%A0%80",
+        "q[]=x",
+        "per_page=10&per_page=abc",
+        "sort=%00",
+        "q=a&q=b",
+    ],
+)
+def test_odd_query_strings_get_results_or_a_400(client, query):
+    resp = client.get("/api/search?" + query)
+    if resp.status_code == 200:
+        assert list(resp.get_json()) == TOP_KEYS
+    else:
+        assert_error(resp, 400)
+
+
 # --- One document --------------------------------------------------------------------
 
 
 def test_document_with_spaces_and_chinese_in_its_id(client, sample_docs):
     doc = get_json(client, "/api/doc/" + quote(PANDA))
-    assert {"id", "title", "description", "date", "tags", "author", "url", "body", "html"} <= set(doc)
+    assert {"id", "title", "description", "date", "tags", "author", "url", "body", "html"} <= set(
+        doc
+    )
     assert doc["id"] == PANDA
     assert doc["title"] == sample_docs[PANDA].title == "旅美大熊猫抵达新家，动物园开放首周预约爆满"
     assert doc["tags"] == ["china", "science"]
@@ -248,7 +295,15 @@ def test_document_html_is_sanitised(client):
     doc = get_json(client, "/api/doc/odd/hostile-markup")
     assert "<script" in doc["body"]
     lowered = doc["html"].lower()
-    for bad in ("<script", "<iframe", "<style", "onerror", "onclick", "onmouseover", 'href="javascript'):
+    for bad in (
+        "<script",
+        "<iframe",
+        "<style",
+        "onerror",
+        "onclick",
+        "onmouseover",
+        'href="javascript',
+    ):
         assert bad not in lowered
 
 
@@ -258,10 +313,20 @@ def test_unknown_document_is_404(client):
 
 
 TRAVERSALS = [
-    "..%2F..%2Fetc%2Fpasswd", "../../../../etc/passwd", "..%2F..%2F..%2F..%2Fpyproject",
-    "odd%2F..%2F..%2F..%2Fpyproject", "%2Fetc%2Fpasswd", "/etc/passwd", "%00", "odd/%00hostile-markup",
-    "....//....//etc/passwd", "..%252F..%252Fetc%252Fpasswd", "%5C..%5C..%5Cetc%5Cpasswd",
-    "file:%2F%2F%2Fetc%2Fpasswd", "%2E%2E/%2E%2E/pyproject", quote(str(SAMPLE_CORPUS / "odd" / "hostile-markup")),
+    "..%2F..%2Fetc%2Fpasswd",
+    "../../../../etc/passwd",
+    "..%2F..%2F..%2F..%2Fpyproject",
+    "odd%2F..%2F..%2F..%2Fpyproject",
+    "%2Fetc%2Fpasswd",
+    "/etc/passwd",
+    "%00",
+    "odd/%00hostile-markup",
+    "....//....//etc/passwd",
+    "..%252F..%252Fetc%252Fpasswd",
+    "%5C..%5C..%5Cetc%5Cpasswd",
+    "file:%2F%2F%2Fetc%2Fpasswd",
+    "%2E%2E/%2E%2E/pyproject",
+    quote(str(SAMPLE_CORPUS / "odd" / "hostile-markup")),
 ]
 
 
@@ -270,13 +335,30 @@ TRAVERSALS = [
 def test_path_traversal_ids_are_404_never_file_contents(client, prefix, doc_id):
     resp = client.get(prefix + doc_id, follow_redirects=True)
     for step in resp.history:  # Werkzeug may merge slashes first; it must stay on the route
-        assert step.location.startswith(prefix) or step.location.startswith("http://localhost" + prefix)
+        assert step.location.startswith(prefix) or step.location.startswith(
+            "http://localhost" + prefix
+        )
     text = resp.get_data(as_text=True)
     assert "root:" not in text and "[build-system]" not in text and "恶意标记测试" not in text
     if prefix == "/api/doc/":
         assert_error(resp, 404)
     else:
         assert resp.status_code == 404 and resp.mimetype == "text/html"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/..%2f..%2fpyproject.toml",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/../../pyproject.toml",
+        "/static/%2Fetc%2Fpasswd",
+    ],
+)
+def test_static_files_stay_in_their_folder(client, path):
+    with client.get(path, follow_redirects=True) as resp:
+        assert resp.status_code == 404
+        assert b"[build-system]" not in resp.data and b"root:" not in resp.data
 
 
 # --- Description and health ----------------------------------------------------------
@@ -288,13 +370,18 @@ def test_openapi_documents_every_parameter_and_path(client, app):
     asked: list[str] = []
     parse_request(lambda name: asked.append(name) or [])
     documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert documented == set(asked) == {"q", "tag", "author", "from", "to", "sort", "page", "per_page"}
+    assert (
+        documented == set(asked) == {"q", "tag", "author", "from", "to", "sort", "page", "per_page"}
+    )
 
     def shape(path: str) -> str:
         return "".join("{}" if part.startswith(("<", "{")) else part for part in path.split("/"))
 
-    routes = {shape(r.rule) for r in app.url_map.iter_rules()
-              if r.rule.startswith("/api/") or r.rule == "/healthz"}
+    routes = {
+        shape(r.rule)
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/") or r.rule == "/healthz"
+    }
     assert routes == {shape(p) for p in spec["paths"]}
     for path in spec["paths"].values():
         for op in path.values():

@@ -13,11 +13,31 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 HOSTILE_TAGS = [IMG, "a&b <c>", XSS, "javascript:alert(1)", '" onfocus="alert(1)', "<b>bold</b>"]
-HOSTILE_AUTHORS = ["<svg onload=alert(1)>evil</svg>", "' onclick='alert(1)",
-                   "data:text/html,<script>alert(1)</script>"]
-QUERIES = ["alert", "script", "onerror", "javascript", "img", "rate", "降息", "bold", "quoted", "entity",
-           "恶意正文", "数据链接", "heading", "tail"]
+HOSTILE_AUTHORS = [
+    "<svg onload=alert(1)>evil</svg>",
+    "' onclick='alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+]
+QUERIES = [
+    "alert",
+    "script",
+    "onerror",
+    "javascript",
+    "img",
+    "rate",
+    "降息",
+    "bold",
+    "quoted",
+    "entity",
+    "恶意正文",
+    "数据链接",
+    "heading",
+]
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#x27|#39|#34|#\d+|#x[0-9a-f]+);", re.I)
+
+
+def total_shown(tree) -> int:
+    return int(re.search(r"(\d+) results?", tree.one("#summary").text).group(1))
 
 
 def doc_ids(client) -> list[str]:
@@ -46,6 +66,24 @@ def assert_only_marks(fragment: str, plain: str | None = None) -> None:
         assert html.unescape(bare) == plain
 
 
+@pytest.mark.parametrize(
+    ("fragment", "live"),
+    [
+        (XSS, True),
+        (IMG, True),
+        ('<a href=" JaVa\tScript:alert(1)">x</a>', True),
+        ('<a href="data:text/html,x">x</a>', True),
+        ("<iframe src=x></iframe>", True),
+        ('<p title="x" onmouseover="y">t</p>', True),
+        ('<meta http-equiv="refresh" content="0">', True),
+        ("<p>&lt;script&gt;alert(1)&lt;/script&gt; javascript:alert(1) onerror=x</p>", False),
+        ('<a href="/doc/javascript:alert(1)">ok</a><img src="https://e.example/a.png">', False),
+    ],
+)
+def test_the_inertness_check_itself(fragment, live):
+    assert bool(live_code(fragment)) is live
+
+
 # --- Pages ---------------------------------------------------------------------------
 
 
@@ -64,13 +102,16 @@ def test_results_pages_and_facets_are_inert(hostile_client, q):
 def test_filtering_by_a_hostile_tag_is_inert(hostile_client, tag):
     text = assert_inert(hostile_client.get("/search", query_string={"tag": tag}))
     tree = parse(text)
+    assert total_shown(tree) == 1
     assert [h.get("value") for h in tree.select("form.searchform input[name=tag]")] == [tag]
     assert any(tag in a.text for a in tree.select("ul.chips.active a.chip"))
 
 
 @pytest.mark.parametrize("author", HOSTILE_AUTHORS)
 def test_filtering_by_a_hostile_author_is_inert(hostile_client, author):
-    assert_inert(hostile_client.get("/search", query_string={"author": author}))
+    tree = parse(assert_inert(hostile_client.get("/search", query_string={"author": author})))
+    assert total_shown(tree) == 1
+    assert [a.text for a in tree.select("ol.hits a.author")] == [author]
 
 
 def test_document_pages_are_inert(hostile_client):
@@ -94,13 +135,43 @@ def test_document_page_shows_hostile_fields_as_text(hostile_client):
     assert "<script>alert('entity')</script>" in prose, "entities shown once, never double-decoded"
 
 
+@pytest.mark.parametrize("doc_id", ["hostile/why?", "hostile/c# 100%"])
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: web/pages.py:28 builds the language switch link from the decoded request.path, "
+    "so a document id with '?' or '#' gets a link to another (missing) page",
+)
+def test_language_switch_on_a_document_whose_id_has_url_characters(hostile_client, doc_id):
+    tree = parse(assert_inert(hostile_client.get(f"/doc/{quote(doc_id)}")))
+    switch = tree.one("a.langswitch").get("href")
+    switched = hostile_client.get(switch)
+    assert switched.status_code == 200, switch
+    assert parse(switched.get_data(as_text=True)).one("h1").text == tree.one("h1").text
+
+
+def test_ids_with_url_characters_are_linked_escaped(hostile_client):
+    tree = parse(assert_inert(hostile_client.get("/search", query_string={"tag": "url"})))
+    hrefs = sorted(a.get("href") for a in tree.select("a.hit-link"))
+    assert hrefs == ["/doc/hostile/c%23%20100%25", "/doc/hostile/why%3F"]
+    for href in hrefs:
+        assert hostile_client.get(href).status_code == 200
+        assert hostile_client.get(href.replace("/doc/", "/api/doc/")).status_code == 200
+
+
 @pytest.mark.parametrize(
     "url",
     [
-        "/doc/" + quote(XSS), "/doc/" + quote(IMG), "/doc/javascript:alert(1)x", "/nope/" + quote(XSS),
-        "/search?from=" + quote(XSS), "/search?per_page=" + quote(IMG), "/search?sort=" + quote(XSS),
-        "/search?q=" + quote("((((((((((" + XSS), "/search?q=" + quote('"><script>alert(1)</script>'),
-        "/search?q=" + quote("x" * 1200 + XSS), "/search?q=" + quote("</title><script>alert(1)</script>"),
+        "/doc/" + quote(XSS),
+        "/doc/" + quote(IMG),
+        "/doc/javascript:alert(1)x",
+        "/nope/" + quote(XSS),
+        "/search?from=" + quote(XSS),
+        "/search?per_page=" + quote(IMG),
+        "/search?sort=" + quote(XSS),
+        "/search?q=" + quote("((((((((((" + XSS),
+        "/search?q=" + quote('"><script>alert(1)</script>'),
+        "/search?q=" + quote("x" * 1200 + XSS),
+        "/search?q=" + quote("</title><script>alert(1)</script>"),
     ],
 )
 def test_error_pages_and_reflected_values_are_inert(hostile_client, url):
@@ -121,7 +192,9 @@ def test_api_highlights_escape_everything_but_mark(hostile_client, q):
     for hit in body["results"]:
         assert_only_marks(hit["highlights"]["title"], plain=hit["title"])
         assert_only_marks(hit["highlights"]["snippet"])
-    assert any("<mark>" in h["highlights"]["title"] + h["highlights"]["snippet"] for h in body["results"])
+    assert any(
+        "<mark>" in h["highlights"]["title"] + h["highlights"]["snippet"] for h in body["results"]
+    )
 
 
 def test_api_doc_html_is_sanitised(hostile_client):
@@ -135,33 +208,90 @@ def test_api_doc_html_is_sanitised(hostile_client):
 
 # --- Any input: a result or a 4xx, never a 5xx ----------------------------------------
 
-TOKENS = ['"', "(", ")", "OR", "NOT", "-", "*", "title:", "tag:", "author:", ":", "\x00", "美联储",
-          "rate", "降息", "|", "AND", "tags:", "((", "“", "＂", "\\", "%", "&", "<mark>", XSS]
-piece = st.one_of(st.sampled_from(TOKENS), st.text(max_size=8),
-                  st.characters(categories=["Cc", "Cf", "Zs", "Co"]))
-queries = st.tuples(st.sampled_from(["", " "]), st.lists(piece, max_size=15)).map(lambda t: t[0].join(t[1]))
-numbers = st.one_of(st.none(), st.integers(-3, 10**12).map(str), st.text(max_size=6),
-                    st.sampled_from(["1", "100", "101", " 2 ", "１", "1e3", "0x10"]))
-days = st.one_of(st.none(), st.dates().map(str), st.text(max_size=12),
-                 st.sampled_from(["2024-02-30", "0000-01-01", "9999-12-31", "2024-7-1"]))
-tags = st.lists(st.one_of(st.sampled_from(["economy", "us", "tech", IMG, ""]), st.text(max_size=10)),
-                max_size=3)
+TOKENS = [
+    '"',
+    "(",
+    ")",
+    "OR",
+    "NOT",
+    "-",
+    "*",
+    "title:",
+    "tag:",
+    "author:",
+    ":",
+    "\x00",
+    "美联储",
+    "rate",
+    "降息",
+    "|",
+    "AND",
+    "tags:",
+    "((",
+    "“",
+    "＂",
+    "\\",
+    "%",
+    "&",
+    "<mark>",
+    XSS,
+]
+piece = st.one_of(
+    st.sampled_from(TOKENS), st.text(max_size=8), st.characters(categories=["Cc", "Cf", "Zs", "Co"])
+)
+queries = st.tuples(st.sampled_from(["", " "]), st.lists(piece, max_size=15)).map(
+    lambda t: t[0].join(t[1])
+)
+numbers = st.one_of(
+    st.none(),
+    st.integers(-3, 10**12).map(str),
+    st.text(max_size=6),
+    st.sampled_from(["1", "100", "101", " 2 ", "１", "1e3", "0x10"]),
+)
+days = st.one_of(
+    st.none(),
+    st.dates().map(str),
+    st.text(max_size=12),
+    st.sampled_from(["2024-02-30", "0000-01-01", "9999-12-31", "2024-7-1"]),
+)
+tags = st.lists(
+    st.one_of(st.sampled_from(["economy", "us", "tech", IMG, ""]), st.text(max_size=10)), max_size=3
+)
 
 
 def _params(q, page, per_page, start, end, tag_values, sort) -> list[tuple[str, str]]:
     params = [("q", q)] + [("tag", t) for t in tag_values]
-    for name, value in (("page", page), ("per_page", per_page), ("from", start), ("to", end),
-                        ("sort", sort)):
+    for name, value in (
+        ("page", page),
+        ("per_page", per_page),
+        ("from", start),
+        ("to", end),
+        ("sort", sort),
+    ):
         if value is not None:
             params.append((name, value))
     return params
 
 
-@settings(max_examples=150, deadline=2000, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(q=queries, page=numbers, per_page=numbers, start=days, end=days, tag_values=tags,
-       sort=st.one_of(st.none(), st.sampled_from(["newest", "oldest", "relevance", "NEWEST", "x"])))
-def test_any_input_is_answered_without_a_5xx(hostile_app, q, page, per_page, start, end, tag_values, sort):
+@settings(
+    max_examples=150,
+    deadline=2000,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    q=queries,
+    page=numbers,
+    per_page=numbers,
+    start=days,
+    end=days,
+    tag_values=tags,
+    sort=st.one_of(st.none(), st.sampled_from(["newest", "oldest", "relevance", "NEWEST", "x"])),
+)
+def test_any_input_is_answered_without_a_5xx(
+    hostile_app, q, page, per_page, start, end, tag_values, sort
+):
     client = hostile_app.test_client()
     params = _params(q, page, per_page, start, end, tag_values, sort)
     resp = client.get("/api/search", query_string=params)
