@@ -87,7 +87,8 @@ def _parse_date_text(text: str) -> dt.datetime | None:
     if not re.search(r"\d{4}", text):
         return None
     try:
-        return dateparser.parse(text)
+        # Missing parts default to January 1st, never to today's month or day.
+        return dateparser.parse(text, default=dt.datetime(2000, 1, 1))
     except (ValueError, OverflowError, TypeError):
         return None
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from indexer.corpus import doc_id, iter_files
-from indexer.rebuild import Batch, CorpusError, load_manifest, save_manifest, write_documents
+from indexer.rebuild import (
+    Batch,
+    CorpusError,
+    load_manifest,
+    save_manifest,
+    unique_ids,
+    write_documents,
+)
 from indexer.report import Report
 from searchengine.analysis import use_user_dict
 from searchengine.config import Settings
@@ -42,7 +49,7 @@ def update(
         manifest = load_manifest(gen)
         present: dict[str, Path] = {}
         changed: list[Path] = []
-        for path in iter_files(corpus):
+        for path in unique_ids(list(iter_files(corpus)), corpus, report):
             did = doc_id(path, corpus)
             present[did] = path
             try:

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
 
-from searchengine.folding import CJK, HAN_RE, fold, fold_with_map
+from searchengine.folding import CJK, HAN_RE, fold, fold_with_map, source_end
 
 GAP = None  # a break between runs: the next gram skips a position
 END = "_"  # "港_" marks a run's last character, so one-character queries find it
@@ -162,7 +162,11 @@ class BilingualTokenizer(Tokenizer):
             elif kind == "num":
                 pieces = [(m.group().replace(",", ""), m.start(), m.end())]
             else:
-                pieces = [(m.group().replace("’", "'"), m.start(), m.end())]
+                word = m.group().replace("’", "'")
+                end = m.end()
+                if word.endswith("'s") and len(word) > 2:  # China's -> china
+                    word, end = word[:-2], end - 2
+                pieces = [(word, m.start(), end)]
             for word, s, e in pieces:
                 t.text = word
                 t.boost = 1.0
@@ -173,7 +177,7 @@ class BilingualTokenizer(Tokenizer):
                     t.pos = pos
                 if chars:
                     t.startchar = start_char + offsets[s]
-                    t.endchar = start_char + offsets[e - 1] + 1
+                    t.endchar = start_char + source_end(offsets, e - 1, len(value))
                 pos += 1
                 yield t
 
@@ -289,13 +293,14 @@ class EnglishStopFilter(Composable):
     def __call__(self, tokens):
         pos = None
         for t in tokens:
+            if t.positions and pos is None:
+                pos = t.pos  # renumber from where the stream started
             if t.text in STOP_WORDS:
                 if not t.removestops:
                     t.stopped = True
                     yield t
                 continue
             if t.positions:
-                pos = t.pos if pos is None else pos
                 t.pos = pos
                 pos += 1
             yield t
@@ -365,9 +370,12 @@ def word_spans(folded: str) -> Iterator[tuple[str, int, int]]:
             yield m.group().replace(",", ""), m.start(), m.end()
             continue
         word = m.group().replace("’", "'")
+        end = m.end()
+        if word.endswith("'s") and len(word) > 2:
+            word, end = word[:-2], end - 2
         if word.isascii() and word.isalpha():
-            yield word, m.start(), m.end()
+            yield word, m.start(), end
             if word not in STOP_WORDS:
-                yield _stem(word), m.start(), m.end()
+                yield _stem(word), m.start(), end
         else:
-            yield word, m.start(), m.end()
+            yield word, m.start(), end

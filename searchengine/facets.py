@@ -75,6 +75,8 @@ class FacetTable:
         self.oldest_first = dated + undated
         self.newest_first = dated[::-1] + undated
         self.live = frozenset(live)
+        stamps = [self.doc_ts[d] for d in dated]
+        self.ts_range = (stamps[0], stamps[-1]) if stamps else (0.0, 0.0)
         self._everything: dict[str, list[FacetValue]] | None = None
 
     def _ts_key(self, docnum: int) -> tuple[float, int]:

@@ -62,16 +62,31 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
     else:
         parts: list[str] = []
         offsets = []
-        for i, ch in enumerate(text):
-            n = unicodedata.normalize("NFKC", ch)
+        start = 0
+        # Normalise each base character together with the combining marks after it,
+        # so decomposed accents compose exactly as fold() composes them.
+        for i in range(1, len(text) + 1):
+            if i < len(text) and unicodedata.combining(text[i]):
+                continue
+            n = unicodedata.normalize("NFKC", text[start:i])
             parts.append(n)
-            offsets.extend([i] * len(n))
+            offsets.extend([start] * len(n))
+            start = i
         normal = "".join(parts)
     folded = to_simplified(normal)
     lowered = folded.lower()
     if len(lowered) != len(folded):  # a handful of letters lower to two
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)
     return lowered, offsets
+
+
+def source_end(offsets: list[int], last: int, text_len: int) -> int:
+    """Where, in the original text, the character that folded to position ``last`` ends."""
+    start = offsets[last]
+    for k in range(last + 1, len(offsets)):
+        if offsets[k] != start:
+            return offsets[k]
+    return text_len
 
 
 def has_cjk(text: str) -> bool:

@@ -12,10 +12,11 @@ import html
 import re
 
 from searchengine.analysis import word_spans
-from searchengine.folding import fold_with_map
+from searchengine.folding import fold_with_map, source_end
 from searchengine.query import HighlightTerms
 
 SNIPPET_CHARS = 200
+HEAD_CHARS = 3000  # look for matches here first, so long articles cost what short ones do
 _SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
 
 
@@ -34,7 +35,7 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
         for word, s, e in word_spans(folded):
             if word in terms.words or any(word.startswith(p) for p in terms.prefixes):
                 raw.append((s, e))
-    spans = sorted((offsets[s], offsets[e - 1] + 1) for s, e in raw)
+    spans = sorted((offsets[s], source_end(offsets, e - 1, len(text))) for s, e in raw)
     merged: list[list[int]] = []
     for s, e in spans:
         if merged and (s <= merged[-1][1] or not text[merged[-1][1] : s].strip()):
@@ -103,8 +104,14 @@ def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, in
 
 
 def snippet(text: str, terms: HighlightTerms, size: int = SNIPPET_CHARS) -> tuple[str, int]:
-    """Cut the passage with the most distinct matches; return its HTML and match count."""
-    spans = match_spans(text, terms)
+    """Cut the passage with the most distinct matches; return its HTML and match count.
+
+    Matches are sought in the first HEAD_CHARS characters, and in the rest only
+    when the head has none.
+    """
+    spans = match_spans(text[:HEAD_CHARS], terms)
+    if not spans and len(text) > HEAD_CHARS:
+        spans = match_spans(text, terms)
     start, end = _window(text, spans, size)
     body = render(text, spans, start, end).replace("\n", " ")
     prefix = "…" if start > 0 else ""

@@ -31,7 +31,7 @@ MAX_DEPTH = 8
 MIN_PREFIX = 2
 
 SCOPES = {"title": "title", "tag": "tag", "tags": "tag", "author": "author"}
-_LEX = re.compile(r'\s+|"[^"]*"?|[()]|[^\s"()]+')
+_LEX = re.compile(r'\s+|-?"[^"]*"?|[()]|[^\s"()]+')
 _OPERATOR_ONLY = re.compile(r"^[-*:+|&!^~]+$")
 
 
@@ -97,6 +97,9 @@ class _Parser:
     def peek(self) -> str | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
+    def peek_next(self) -> str | None:
+        return self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+
     def take(self) -> str:
         tok = self.tokens[self.i]
         self.i += 1
@@ -140,6 +143,10 @@ class _Parser:
             self.take()
             if tok in ("AND", "OR", "|"):
                 return None
+            nxt = self.unary(depth, scope)
+            return Neg(nxt) if nxt is not None else None
+        if tok == "-" and self.peek_next() == "(":
+            self.take()
             nxt = self.unary(depth, scope)
             return Neg(nxt) if nxt is not None else None
         if tok.startswith("-") and len(tok) > 1 and not _OPERATOR_ONLY.match(tok):
@@ -195,6 +202,16 @@ class _Compiler:
     def __init__(self):
         self.hl = HighlightTerms()
         self.plain: list[str] = []
+        self.terms = 0
+
+    def analyze(self, text: str) -> list[str]:
+        tokens = analysis.analyze(text)
+        self.terms += len(tokens)
+        if self.terms > MAX_TERMS:
+            raise InvalidQuery(
+                f"The query has more than {MAX_TERMS} words once split; shorten it."
+            )
+        return tokens
 
     def node(self, n, scope: str | None = None, negated: bool = False) -> wq.Query | None:
         if isinstance(n, Neg):
@@ -229,7 +246,7 @@ class _Compiler:
                 return wq.Or([wq.Prefix(f, stem) for f in fields])
         if not negated and scope is None and not has_cjk(text):
             self.plain.append(text)
-        tokens = analysis.analyze(text.replace("*", " "))
+        tokens = self.analyze(text.replace("*", " "))
         alone = len(tokens) == 1
         subs = [self.token(t, fields, gram_field, negated, alone) for t in tokens]
         subs = [s for s in subs if s is not None]
@@ -251,7 +268,7 @@ class _Compiler:
         return wq.Or(alts)
 
     def phrase(self, text: str, fields, gram_field, negated: bool) -> wq.Query | None:
-        tokens = analysis.analyze(text)
+        tokens = self.analyze(text)
         if not tokens:
             return None
         if not negated:

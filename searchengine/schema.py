@@ -13,7 +13,7 @@ from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last. Gram fields only add recall.
@@ -56,6 +56,8 @@ def build_schema() -> fields.Schema:
         category=fields.STORED(),
         url=fields.STORED(),
         markdown=fields.STORED(),
+        zh=fields.STORED(),
+        en=fields.STORED(),
         extra=fields.STORED(),
         mtime=fields.STORED(),
         size=fields.STORED(),
@@ -94,6 +96,8 @@ def document_fields(doc: Document) -> dict:
         "category": doc.category,
         "url": doc.url,
         "markdown": doc.body,
+        "zh": parts.zh,
+        "en": parts.en,
         "extra": doc.extra,
         "mtime": doc.mtime,
         "size": doc.size,

@@ -17,7 +17,7 @@ from searchengine.facets import FacetValue
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.index import Index, View
 from searchengine.query import ParsedQuery, parse_query
-from searchengine.text import split_parts
+from searchengine.schema import WORD_FIELDS
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -134,10 +134,10 @@ def _filters(req: SearchRequest, *, tags=True, authors=True, dates=True) -> list
     return out
 
 
-def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> set[int]:
+def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> frozenset[int] | set[int]:
     parts = ([q] if q is not None else []) + filters
     if not parts:
-        return set(view.facets.live)
+        return view.facets.live
     combined = parts[0] if len(parts) == 1 else wq.And(parts)
     return set(view.searcher.docs_for_query(combined))
 
@@ -209,8 +209,7 @@ def _ranked(view: View, q, docs: set[int], limit: int) -> list[tuple[int, float]
     """Rank by BM25F, then nudge by recency within a small margin."""
     pool = max(limit, 50)
     hits = view.searcher.search(q, filter=docs, limit=pool)
-    stamps = [t for t in view.facets.doc_ts if t is not None]
-    lo, hi = (min(stamps), max(stamps)) if stamps else (0.0, 0.0)
+    lo, hi = view.facets.ts_range
     span = (hi - lo) or 1.0
     rescored = []
     for hit in hits:
@@ -231,10 +230,10 @@ def _scores(view: View, q, docnums: list[int]) -> dict[int, float]:
 def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:
     stored = view.searcher.stored_fields(docnum)
     title = stored.get("title", "")
-    parts = split_parts(stored.get("markdown", ""))
+    zh, en = stored.get("zh", ""), stored.get("en", "")
     terms = pq.highlight
-    zh_html, zh_n = snippet(parts.zh, terms) if parts.zh else ("", 0)
-    en_html, en_n = snippet(parts.en, terms) if parts.en else ("", 0)
+    zh_html, zh_n = snippet(zh, terms) if zh else ("", 0)
+    en_html, en_n = snippet(en, terms) if en else ("", 0)
     prefer_zh = pq.language == "zh"
     if zh_n and (prefer_zh or zh_n > en_n) or not en_html or (prefer_zh and not en_n):
         lang, main, other = "zh", zh_html, en_html
@@ -275,6 +274,9 @@ def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
         low = word.lower()
         if low in analysis.STOP_WORDS or reader.doc_frequency("spell", low) > 0:
             continue
+        stemmed = analysis.analyze(low)
+        if stemmed and any(reader.doc_frequency(f, stemmed[0]) for f in WORD_FIELDS):
+            continue  # an inflection of a word the index has (cuts, chips)
         corrector = corrector or view.searcher.corrector("spell")
         options = corrector.suggest(low, limit=1, maxdist=2, prefix=1)
         if options and options[0] != low:
