@@ -1,24 +1,28 @@
 """Search quality: Chinese substring recall, known-item ranking and highlights.
 
-    python -m benchmarks.quality [--corpus-root ../shared/corpus] [--sample N]
-    python -m benchmarks.quality --select-words    # refresh quality_words.json
+    python -m benchmarks.quality [--corpus-root ../shared/corpus] [--sample N] [--out FILE]
+    python -m benchmarks.quality --select-words    # re-measure and rewrite quality_words.json
 
 The corpus is a seeded sample of digest-hn and hkcnews (plus every known-item
 target), linked into a temporary folder that keeps relative paths, so document
 ids match the full corpus. Our index and the naive baseline (Whoosh + jieba's
 ChineseAnalyzer) are built from it in the same run, side by side.
 
-Recall: for each word of quality_words.json (1-4 Han characters that jieba
-often leaves inside a longer token) the oracle is every document whose visible
-text (title, description, tags, split_parts(body).all) holds the word as a
-substring, as written or after fold() on both sides. Extra hits are split into
-those explained by folding (the folded oracle holds them) and unexplained ones.
+Recall: for each word of quality_words.json the oracle is every document whose
+visible text (title, description, tags, split_parts(body).all) holds the word as
+a substring, as written or after fold() on both sides. Extra hits are split into
+those the folded oracle explains (Traditional/Simplified, width) and the rest.
+
+Ranking: known_items.json holds queries written the way a reader remembers a
+story, each with its target (and verbatim republished copies that count as it);
+MRR@10, success@1 and success@3 are reported for both engines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import random
@@ -28,6 +32,8 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import jieba
 
 from benchmarks.naive import NaiveSearcher, build_naive
 from indexer.corpus import iter_files
@@ -48,17 +54,24 @@ SOURCES = {"digest-hn": 3000, "hkcnews": 1500}
 SEED = 2024
 HAN_RUN = re.compile(f"[{HAN}]+")
 TARGET_RECALL, TARGET_MRR = 0.995, 0.9
+# Named in the issue or picked by hand (1-character words), measured like the rest.
+SEEDS = "简单 处理 降息 马克 立法會 選舉 香港 林鄭 港 美 警 華 车 网".split()
+GROUPS = [  # (source, Traditional form, lengths, how many) picked by measurement
+    ("hkcnews", True, (2, 3, 4), 14),
+    ("digest-hn", False, (2,), 10),
+    ("digest-hn", False, (3, 4), 8),
+]
 
 
-# --- The sample corpus ----------------------------------------------------------------
+# --- The sample corpus ------------------------------------------------------------------
 
 
 def sample_ids(root: Path, sample: int, must: list[str]) -> list[str]:
-    """Pick a seeded sample of each source (``sample`` 0: all), plus the ``must`` files."""
+    """Pick a seeded sample of each source (``sample`` 0: all), plus the ``must`` ids."""
     picked: set[str] = set()
-    for source, default in SOURCES.items():
+    for source, share in SOURCES.items():
         rels = sorted(p.relative_to(root).as_posix() for p in iter_files(root / source))
-        n = len(rels) if sample == 0 else min(len(rels), default * sample // sum(SOURCES.values()))
+        n = len(rels) if sample == 0 else min(len(rels), share * sample // sum(SOURCES.values()))
         picked.update(random.Random(f"{SEED}-{source}").sample(rels, n))
     return sorted(picked | {m + ".md" for m in must})
 
@@ -66,9 +79,8 @@ def sample_ids(root: Path, sample: int, must: list[str]) -> list[str]:
 def link_corpus(root: Path, rels: list[str], dest: Path) -> Path:
     """Link the sampled files into ``dest``, keeping their paths relative to ``root``."""
     for rel in rels:
-        link = dest / rel
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(root / rel, link)
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(root / rel, dest / rel)
     return dest
 
 
@@ -77,13 +89,13 @@ def visible(title: str, description: str, tags: list[str], markdown: str) -> str
     return "\n".join([title, description, " ".join(tags), split_parts(markdown).all])
 
 
-# --- Choosing the words (run once with --select-words) --------------------------------
+# --- Choosing the words (run once with --select-words) ----------------------------------
 
 
-def _segment_stats(root: Path, rels: list[str]):
-    """Count, per folded 1-4 character word, occurrences and those not emitted as a token."""
-    runs: dict[str, list] = defaultdict(list)
-    emitted: dict[str, Counter] = defaultdict(Counter)
+def _measure(root: Path, rels: list[str]):
+    """Cut every Han run as the engine does; note where folding in context loses a char."""
+    runs, emitted = defaultdict(list), defaultdict(Counter)
+    written, lost = defaultdict(Counter), defaultdict(dict)
     for rel in rels:
         doc = parse_file(root / rel, root)
         if isinstance(doc, Skipped):
@@ -91,80 +103,76 @@ def _segment_stats(root: Path, rels: list[str]):
         source = rel.split("/")[0]
         text = visible(doc.title, doc.description, doc.tags, doc.body)
         folded, offsets = fold_with_map(text)
+        for ch in {c for c in text if HAN_RUN.match(c)}:
+            written[source][ch] += 1
+            if fold(ch) not in folded:  # the character folds otherwise in every phrase here
+                i = text.index(ch)
+                near = text[max(0, i - 2) : i + 3]
+                lost[source].setdefault(ch, []).append(f"{near}→{fold(near)}")
         for m in HAN_RUN.finditer(folded):
             tokens, spans, at = SEGMENTER.cut(m.group()), set(), 0
             for tok in tokens:
                 spans.add((at, at + len(tok)))
                 at += len(tok)
-                if len(tok) <= 4:
-                    emitted[source][tok] += 1
+                emitted[source][tok] += len(tok) <= 4
             original = "".join(text[offsets[i]] for i in range(m.start(), m.end()))
             runs[source].append((doc.id, m.group(), original, tokens, spans))
-    return runs, emitted
+    return runs, emitted, written, lost
 
 
-SEEDS = [
-    "简单",
-    "处理",
-    "降息",
-    "马克",
-    "立法會",
-    "選舉",
-    "香港",
-    "林鄭",
-    "港",
-    "美",
-    "警",
-    "華",
-    "车",
-    "网",
-]
+def _word_stats(items: list, cands: set[str], source: str) -> dict[str, dict]:
+    """Count each candidate's occurrences and those where jieba emitted no such token."""
+    occ, miss, inside, docs = Counter(), Counter(), Counter(), defaultdict(set)
+    forms, covers = defaultdict(Counter), defaultdict(Counter)
+    for doc_id, run, original, tokens, spans in items:
+        ends = [e for _, e in sorted(spans)]
+        for i in range(len(run)):
+            for n in range(1, min(4, len(run) - i) + 1):
+                w = run[i : i + n]
+                if w not in cands:
+                    continue
+                occ[w] += 1
+                docs[w].add(doc_id)
+                forms[w][original[i : i + n]] += 1
+                if (i, i + n) not in spans:
+                    miss[w] += 1
+                    first = next(k for k, e in enumerate(ends) if e > i)
+                    last = next(k for k, e in enumerate(ends) if e >= i + n)
+                    inside[w] += first == last
+                    covers[w]["/".join(tokens[first : last + 1])] += 1
+    return {
+        w: {
+            "word": forms[w].most_common(1)[0][0],
+            "source": source,
+            "occurrences": occ[w],
+            "documents": len(docs[w]),
+            "not_token": miss[w],
+            "not_token_share": round(miss[w] / occ[w], 3),
+            "inside_longer_token": inside[w],
+            "jieba_tokens_there": [c for c, _ in covers[w].most_common(3)],
+        }
+        for w in cands
+        if occ[w]
+    }
 
 
 def select_words(root: Path, sample: int, must: list[str]) -> dict:
-    """Measure how often jieba hides each frequent word inside another token; pick 40+."""
-    runs, emitted = _segment_stats(root, sample_ids(root, sample, must))
+    """Pick 40+ words that jieba often leaves inside other tokens, with the evidence."""
+    runs, emitted, written, lost = _measure(root, sample_ids(root, sample, must))
     stats: dict[tuple[str, str], dict] = {}
     for source, items in runs.items():
         cands = {w for w, n in emitted[source].items() if n >= 15 and HAN_RUN.fullmatch(w)}
-        cands |= {fold(s) for s in SEEDS}
-        occ, miss, inside, docs = Counter(), Counter(), Counter(), defaultdict(set)
-        forms, covers = defaultdict(Counter), defaultdict(Counter)
-        for doc_id, run, original, tokens, spans in items:
-            ends = [e for _, e in sorted(spans)]
-            for i in range(len(run)):
-                for n in range(1, 5):
-                    w = run[i : i + n]
-                    if len(w) < n or w not in cands:
-                        continue
-                    occ[w] += 1
-                    docs[w].add(doc_id)
-                    forms[w][original[i : i + n]] += 1
-                    if (i, i + n) not in spans:
-                        miss[w] += 1
-                        first = next(k for k, e in enumerate(ends) if e > i)
-                        last = next(k for k, e in enumerate(ends) if e >= i + n)
-                        inside[w] += first == last
-                        covers[w]["/".join(tokens[first : last + 1])] += 1
-        for w in cands:
-            if occ[w]:
-                stats[source, w] = {
-                    "word": forms[w].most_common(1)[0][0],
-                    "source": source,
-                    "occurrences": occ[w],
-                    "documents": len(docs[w]),
-                    "not_token": miss[w],
-                    "not_token_share": round(miss[w] / occ[w], 3),
-                    "inside_longer_token": inside[w],
-                    "jieba_tokens_there": [c for c, _ in covers[w].most_common(3)],
-                }
-    chosen = [_best(stats, s) for s in SEEDS]
-    groups = [  # (source, traditional form wanted, lengths, how many)
-        ("hkcnews", True, (2, 3, 4), 14),
-        ("digest-hn", False, (2,), 10),
-        ("digest-hn", False, (3, 4), 8),
-    ]
-    for source, trad, lengths, n in groups:
+        found = _word_stats(items, cands | {fold(s) for s in SEEDS}, source)
+        stats.update(((source, w), s) for w, s in found.items())
+    chosen = []
+    for seed in SEEDS:
+        same = sorted(
+            (s for (_, w), s in stats.items() if w == fold(seed)),
+            key=lambda s: (s["word"] == seed, s["occurrences"]),
+            reverse=True,
+        )
+        chosen.append({**(same[0] if same else {"word": seed, "occurrences": 0}), "group": "seed"})
+    for source, trad, lengths, n in GROUPS:
         pool = [
             s
             for (src, w), s in stats.items()
@@ -177,22 +185,29 @@ def select_words(root: Path, sample: int, must: list[str]) -> dict:
             and all(fold(c["word"]) != w for c in chosen)
         ]
         pool.sort(key=lambda s: -s["not_token_share"] * math.log(s["not_token"]))
-        chosen += pool[:n]
+        chosen += [{**s, "group": "segmentation"} for s in pool[:n]]
+    for source, by_char in lost.items():  # OpenCC folds these otherwise inside phrases
+        for ch, where in sorted(by_char.items(), key=lambda kv: -len(kv[1]))[:5]:
+            chosen.append(
+                {
+                    "word": ch,
+                    "source": source,
+                    "group": "folding",
+                    "documents": written[source][ch],
+                    "folded_otherwise_in": len(where),
+                    "examples": sorted(set(where))[:3],
+                }
+            )
     return {
-        "about": "Words that jieba (rjieba, on folded text, as the engine cuts it) often"
-        " does not emit as a token where they occur; measured by --select-words.",
+        "about": "Measured by --select-words: jieba (rjieba, on folded text, as the engine"
+        " cuts it) often does not emit these words as tokens where they occur; the folding"
+        " group are characters that OpenCC converts otherwise inside a phrase.",
         "sample": {"seed": SEED, "sources": SOURCES, "sample": sample},
         "words": chosen,
     }
 
 
-def _best(stats: dict, seed: str) -> dict:
-    found = [s for (_, w), s in stats.items() if w == fold(seed)]
-    found.sort(key=lambda s: (s["word"] == seed, s["occurrences"]), reverse=True)
-    return found[0] if found else {"word": seed, "occurrences": 0}
-
-
-# --- Recall ----------------------------------------------------------------------------
+# --- Measurements ---------------------------------------------------------------------
 
 
 def recall_rows(ix, words: list[str], texts: dict[str, str]) -> list[dict]:
@@ -206,7 +221,6 @@ def recall_rows(ix, words: list[str], texts: dict[str, str]) -> list[dict]:
             folded = {i for i, t in folded_texts.items() if fold(word) in t}
             oracle = raw | folded
             hits = {ids[n] for n in _docs(view, parse_query(word).query, [])}
-            total = search(ix, SearchRequest(q=word, per_page=1)).total
             extra = hits - raw
             rows.append(
                 {
@@ -215,20 +229,16 @@ def recall_rows(ix, words: list[str], texts: dict[str, str]) -> list[dict]:
                     "oracle_as_written": len(raw),
                     "oracle_folded": len(folded),
                     "hits": len(hits),
-                    "search_total": total,
+                    "search_total": search(ix, SearchRequest(q=word, per_page=1)).total,
                     "recall": round(len(hits & oracle) / len(oracle), 4) if oracle else 1.0,
                     "extra": len(extra),
                     "extra_by_folding": len(extra & folded),
                     "extra_unexplained": len(extra - folded),
                     "missed": sorted(oracle - hits)[:10],
-                    "written_not_folded": sorted(raw - folded)[:10],
                     "unexplained_examples": sorted(extra - folded)[:5],
                 }
             )
     return rows
-
-
-# --- Known items -----------------------------------------------------------------------
 
 
 def known_item_rows(ix, naive: NaiveSearcher, items: list[dict]) -> list[dict]:
@@ -241,20 +251,17 @@ def known_item_rows(ix, naive: NaiveSearcher, items: list[dict]) -> list[dict]:
             theirs = naive.search(item["q"], limit=10)
         except Exception:  # the naive parser chokes on some input: a miss
             theirs = []
+        rank = lambda ids: next((i + 1 for i, d in enumerate(ids) if d in wanted), None)  # noqa: E731
         rows.append(
             {
                 "q": item["q"],
                 "kind": item["kind"],
                 "target": item["target"],
-                "ours": _rank(ours, wanted),
-                "naive": _rank(theirs, wanted),
+                "ours": rank(ours),
+                "naive": rank(theirs),
             }
         )
     return rows
-
-
-def _rank(ids: list[str], wanted: set[str]) -> int | None:
-    return next((i + 1 for i, d in enumerate(ids) if d in wanted), None)
 
 
 def ranking_metrics(rows: list[dict], engine: str) -> dict:
@@ -270,9 +277,7 @@ def ranking_metrics(rows: list[dict], engine: str) -> dict:
     }
 
 
-# --- Highlights ------------------------------------------------------------------------
-
-HIGHLIGHT_CASES = [  # (text, query, what must be marked, exactly)
+HIGHLIGHT_CASES = [  # (text, query, exactly what must be marked)
     ("马克思主义者买了马克杯", "马克思", ["马克思"]),
     ("立法會選舉今日舉行", "立法会", ["立法會"]),
     ("安装简单，不需要处理器", "简单", ["简单"]),
@@ -286,7 +291,7 @@ HIGHLIGHT_CASES = [  # (text, query, what must be marked, exactly)
 
 
 def highlight_rows() -> list[dict]:
-    """Check that titles mark whole matched words, fold both ways and stay escaped."""
+    """Check that marks cover whole matched words, fold both ways and stay escaped."""
     rows = []
     for text, q, expected in HIGHLIGHT_CASES:
         terms = parse_query(q).highlight
@@ -297,10 +302,10 @@ def highlight_rows() -> list[dict]:
     return rows
 
 
-# --- The run ---------------------------------------------------------------------------
+# --- The run ----------------------------------------------------------------------------
 
 
-def _load(path: Path) -> dict | list:
+def _load(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -316,9 +321,8 @@ def run(root: Path, sample: int, out: Path) -> dict:
             naive_job = pool.submit(build_naive, corpus, Path(tmp) / "naive")
             report = rebuild(Settings.resolve(corpus, Path(tmp) / "ours"))
             naive_build = naive_job.result()
-        built = time.perf_counter() - started
-        ix = open_index(Path(tmp) / "ours")
-        naive = NaiveSearcher(Path(tmp) / "naive")
+        built = round(time.perf_counter() - started, 1)
+        ix, naive = open_index(Path(tmp) / "ours"), NaiveSearcher(Path(tmp) / "naive")
         try:
             with ix.view() as view:
                 texts = {
@@ -330,11 +334,12 @@ def run(root: Path, sample: int, out: Path) -> dict:
                     )
                     for f in view.searcher.reader().all_stored_fields()
                 }
-            recall = recall_rows(ix, words, texts)
-            known = known_item_rows(ix, naive, items)
+            recall, known = recall_rows(ix, words, texts), known_item_rows(ix, naive, items)
         finally:
             naive.close()
             ix.close()
+    ranking = {e: ranking_metrics(known, e) for e in ("ours", "naive")}
+    highlights = highlight_rows()
     result = {
         "corpus": {
             "root": str(root),
@@ -343,14 +348,18 @@ def run(root: Path, sample: int, out: Path) -> dict:
             "files": len(rels),
             "indexed": report.indexed,
             "naive_indexed": naive_build.documents,
-            "build_seconds": round(built, 1),
+            "build_seconds": built,
+        },
+        "targets_met": {
+            "recall": all(r["recall"] >= TARGET_RECALL for r in recall),
+            "mrr": ranking["ours"]["mrr@10"] >= max(TARGET_MRR, ranking["naive"]["mrr@10"]),
+            "highlights": all(h["ok"] for h in highlights),
         },
         "recall": recall,
-        "ranking": {e: ranking_metrics(known, e) for e in ("ours", "naive")},
+        "ranking": ranking,
         "known_items": known,
-        "highlights": highlight_rows(),
+        "highlights": highlights,
     }
-    result["targets_met"] = _verdict(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print_report(result)
@@ -358,29 +367,23 @@ def run(root: Path, sample: int, out: Path) -> dict:
     return result
 
 
-def _verdict(result: dict) -> dict:
-    ours, naive = result["ranking"]["ours"], result["ranking"]["naive"]
-    return {
-        "recall": all(r["recall"] >= TARGET_RECALL for r in result["recall"]),
-        "mrr": ours["mrr@10"] >= TARGET_MRR and ours["mrr@10"] > naive["mrr@10"],
-        "highlights": all(h["ok"] for h in result["highlights"]),
-    }
-
-
 def print_report(result: dict) -> None:
     """Print the per-word recall table, the known-item ranks and the summary figures."""
     c = result["corpus"]
     print(
-        f"Sample: {c['files']} files (seed {c['seed']}), indexed {c['indexed']} (naive "
-        f"{c['naive_indexed']}), both built in {c['build_seconds']} s\n"
+        f"Sample: {c['files']} files (seed {c['seed']}), indexed {c['indexed']} "
+        f"(naive {c['naive_indexed']}), both built in {c['build_seconds']} s\n"
     )
     head = ("word", "oracle", "written", "hits", "recall", "extra", "folding", "unexpl.")
     print("{:<6}{:>8}{:>9}{:>7}{:>9}{:>7}{:>9}{:>9}".format(*head))
     for r in result["recall"]:
-        flag = "" if r["recall"] >= TARGET_RECALL else "  <-- below target"
+        flag = (
+            "" if r["recall"] >= TARGET_RECALL else f"  <-- below target, missed {r['missed'][:2]}"
+        )
+        width = 6 - sum(1 for ch in r["word"] if HAN_RUN.match(ch))
         print(
-            f"{r['word']:<{6 - _wide(r['word'])}}{r['oracle']:>8}{r['oracle_as_written']:>9}"
-            f"{r['hits']:>7}{r['recall']:>9.4f}{r['extra']:>7}{r['extra_by_folding']:>9}"
+            f"{r['word']:<{width}}{r['oracle']:>8}{r['oracle_as_written']:>9}{r['hits']:>7}"
+            f"{r['recall']:>9.4f}{r['extra']:>7}{r['extra_by_folding']:>9}"
             f"{r['extra_unexplained']:>9}{flag}"
         )
     worst = min(result["recall"], key=lambda r: r["recall"])
@@ -388,7 +391,7 @@ def print_report(result: dict) -> None:
         f"\n{len(result['recall'])} words; lowest recall {worst['recall']:.4f} ({worst['word']}); "
         f"unexplained extra hits: {sum(r['extra_unexplained'] for r in result['recall'])}"
     )
-    print("\nKnown items (rank of the target in the top 10; - = not found)")
+    print("\nKnown items: rank of the target in the top 10 (- = not found)")
     print(f"{'ours':>5}{'naive':>6}  kind   query")
     for r in result["known_items"]:
         print(f"{r['ours'] or '-':>5}{r['naive'] or '-':>6}  {r['kind']:<6} {r['q']}")
@@ -407,20 +410,16 @@ def print_report(result: dict) -> None:
     print(f"\nTargets met: {result['targets_met']}")
 
 
-def _wide(text: str) -> int:
-    return sum(1 for ch in text if HAN_RUN.match(ch))
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.quality", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks.quality", description=__doc__.splitlines()[0]
     )
     ap.add_argument("--corpus-root", type=Path, default=HERE.parent.parent / "shared" / "corpus")
     ap.add_argument(
         "--sample",
         type=int,
         default=sum(SOURCES.values()),
-        help="documents to sample, split 2:1 between digest-hn and hkcnews; 0: all",
+        help="documents to sample, 2:1 from digest-hn and hkcnews; 0: all",
     )
     ap.add_argument("--out", type=Path, default=HERE / "reports" / "quality.json")
     ap.add_argument(
@@ -429,9 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         help="measure jieba's segmentation and rewrite quality_words.json",
     )
     args = ap.parse_args(argv)
+    jieba.setLogLevel(logging.WARNING)
     root = args.corpus_root.resolve()
     if args.select_words:
-        must = [i["target"] for i in _load(ITEMS_FILE)["items"]] if ITEMS_FILE.exists() else []
+        must = [i["target"] for i in _load(ITEMS_FILE)["items"]]
         chosen = select_words(root, args.sample, must)
         WORDS_FILE.write_text(json.dumps(chosen, ensure_ascii=False, indent=1) + "\n", "utf-8")
         print(f"{len(chosen['words'])} words written to {WORDS_FILE}")

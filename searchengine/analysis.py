@@ -133,7 +133,7 @@ class BilingualTokenizer(Tokenizer):
     """Split folded text into Han words (via jieba), Latin words and numbers.
 
     >>> [t.text for t in BilingualTokenizer()("S&P 500 漲了 3.5%")]
-    ['s&p', '500', '涨了', '3.5%']
+    ['s&p', '500', '涨', '了', '3.5%']
     """
 
     def __call__(

@@ -50,9 +50,12 @@ def _convert_char(ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
+_ONE_TO_ONE_CASE = str.maketrans({"İ": "i"})  # its lower case would add a combining dot
+
+
 def fold(text: str) -> str:
     """Fold width, compatibility forms, Traditional characters and case."""
-    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return to_simplified(unicodedata.normalize("NFKC", text)).translate(_ONE_TO_ONE_CASE).lower()
 
 
 def fold_with_map(text: str) -> tuple[str, list[int]]:
@@ -73,7 +76,7 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
             offsets.extend([start] * len(n))
             start = i
         normal = "".join(parts)
-    folded = to_simplified(normal)
+    folded = to_simplified(normal).translate(_ONE_TO_ONE_CASE)
     lowered = folded.lower()
     if len(lowered) != len(folded):  # a handful of letters lower to two
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)

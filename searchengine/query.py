@@ -202,6 +202,7 @@ class _Compiler:
     def __init__(self):
         self.hl = HighlightTerms()
         self.plain: list[str] = []
+        self.sequence: list[str] = []  # positive free words in query order, for proximity
         self.terms = 0
 
     def analyze(self, text: str) -> list[str]:
@@ -247,6 +248,8 @@ class _Compiler:
         if not negated and scope is None and not has_cjk(text):
             self.plain.append(text)
         tokens = self.analyze(text.replace("*", " "))
+        if not negated and scope is None:
+            self.sequence.extend(tokens)
         alone = len(tokens) == 1
         subs = [self.token(t, fields, gram_field, negated, alone) for t in tokens]
         subs = [s for s in subs if s is not None]
@@ -323,6 +326,23 @@ def combine_and(subs: list[wq.Query]) -> wq.Query:
     return wq.AndNot(base, neg[0] if len(neg) == 1 else wq.Or(neg))
 
 
+PROXIMITY_BOOST = 1.5
+PROXIMITY_SLOP = 3
+
+
+def proximity(words: list[str]) -> wq.Query | None:
+    """Score documents higher where the query's words stand together (never required)."""
+    if len(words) < 2 or len(words) > 8:
+        return None
+    alts: list[wq.Query] = [
+        wq.Phrase(f, words, slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST) for f in ("title", "body")
+    ]
+    joined = "".join(words)
+    if CJK_RUN_RE.fullmatch(joined):
+        alts.append(gram_query(joined, "bigrams"))
+    return wq.Or(alts)
+
+
 def parse_query(text: str) -> ParsedQuery:
     """Parse the search box's text; an empty or all-stop-word query browses everything."""
     if len(text) > MAX_QUERY_CHARS:
@@ -338,5 +358,9 @@ def parse_query(text: str) -> ParsedQuery:
     if len(positives) > 1:
         negs = [s for s in subs if isinstance(s, wq.Not)]
         relaxed = combine_and([wq.Or(positives), *negs])
+    near = proximity(compiler.sequence)
+    if near is not None:
+        q = wq.AndMaybe(q, near)
+        relaxed = wq.AndMaybe(relaxed, near) if relaxed is not None else None
     lang = "zh" if has_cjk(text) else "en"
     return ParsedQuery(text, q, relaxed, compiler.hl, lang, compiler.plain)

@@ -278,7 +278,7 @@ def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
         if stemmed and any(reader.doc_frequency(f, stemmed[0]) for f in WORD_FIELDS):
             continue  # an inflection of a word the index has (cuts, chips)
         corrector = corrector or view.searcher.corrector("spell")
-        options = corrector.suggest(low, limit=1, maxdist=2, prefix=1)
+        options = corrector.suggest(low, limit=1, maxdist=1 if len(low) <= 5 else 2, prefix=1)
         if options and options[0] != low:
             fixed = re.sub(rf"\b{re.escape(word)}\b", options[0], fixed)
             changed = True

@@ -55,7 +55,12 @@ TEXT = {
         "en": "No digest contains all of your words; showing those that match some of them.",
         "zh": "没有摘要同时包含所有关键词；以下结果只匹配其中一部分。",
     },
+    "no_results_filters": {
+        "en": "No digest matches these filters.",
+        "zh": "没有符合这些筛选条件的摘要。",
+    },
     "remove_filters": {"en": "Search without filters", "zh": "去掉筛选再搜"},
+    "parts": {"en": "Language versions", "zh": "语言版本"},
     "help": {"en": "How to search", "zh": "搜索语法"},
     "browse": {"en": "Latest digests", "zh": "最新摘要"},
     "documents": {"en": "{n} digests indexed", "zh": "已收录 {n} 篇摘要"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -13,7 +13,7 @@ from searchengine.errors import InvalidParameter, InvalidQuery
 from searchengine.params import parse_request
 from searchengine.query import parse_query
 from searchengine.search import SearchRequest, SearchResponse, search
-from web.i18n import HELP, current_lang, translate
+from web.i18n import HELP, LANGS, current_lang, translate
 from web.markdown import language_sections, mark_terms
 
 bp = Blueprint("pages", __name__)
@@ -25,7 +25,7 @@ def page_context() -> dict:
     other = "en" if lang == "zh" else "zh"
     args = [(k, v) for k, vs in request.args.lists() if k != "lang" for v in vs]
     return {
-        "lang_url": request.path + "?" + urlencode([*args, ("lang", other)]),
+        "lang_url": quote(request.path) + "?" + urlencode([*args, ("lang", other)]),
         "lang": lang,
         "t": lambda key, **kw: translate(key, lang, **kw),
         "help_rows": HELP[lang],
@@ -112,6 +112,14 @@ def _render_search(
     return html, status
 
 
+@bp.after_request
+def remember_language(response):
+    """Keep the interface language a reader picked with ?lang= on any page."""
+    if request.args.get("lang") in LANGS:
+        response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+    return response
+
+
 @bp.get("/")
 def home():
     return search_page()
@@ -126,10 +134,7 @@ def search_page():
     except (InvalidParameter, InvalidQuery) as exc:
         q = request.args.get("q", "")[:1000]
         return _render_search(SearchRequest(q=q) if len(q) <= 1000 else None, None, str(exc), 400)
-    response = current_app.make_response(_render_search(req, resp, None, 200))
-    if request.args.get("lang") in ("zh", "en"):
-        response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
-    return response
+    return _render_search(req, resp, None, 200)
 
 
 def _day(iso: str | None) -> date | None:

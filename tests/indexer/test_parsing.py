@@ -67,10 +67,6 @@ def test_unreadable_dates_are_none(value):
     assert parse_date(value) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: dateutil fills a partial date's missing month/day from today's date",
-)
 def test_partial_dates_do_not_depend_on_today():
     assert parse_date("2024-07") in (None, utc(2024, 7, 1))
     assert parse_date("2024") in (None, utc(2024, 1, 1))

@@ -10,7 +10,7 @@ import pytest
 from indexer.rebuild import CorpusError, rebuild
 from indexer.update import update
 from searchengine import SearchRequest, Settings, open_index, search
-from searchengine.errors import IndexBusy, IndexMissing
+from searchengine.errors import IndexBusy, IndexIncompatible, IndexMissing
 from searchengine.store import IndexStore
 
 RECHECK = 0.3  # an open Index looks for a new generation at most every 0.25 s
@@ -305,11 +305,6 @@ def test_rebuild_keeps_one_file_per_id(settings, write_doc):
     assert len(report.skipped) == 1 and "same id" in report.skipped[0][1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: update re-indexes the file that rebuild skipped for sharing an id, "
-    "and swaps the two files on every later update",
-)
 def test_update_agrees_with_rebuild_on_a_shared_id(settings, write_doc):
     write_doc(settings.corpus, "2024/fed.markdown", title="Same id, other file")
     rebuild(settings, jobs=1)
@@ -324,3 +319,29 @@ def test_update_agrees_with_rebuild_on_a_shared_id(settings, write_doc):
             assert after["2024/fed"] == before
     finally:
         ix.close()
+
+
+def test_a_reader_opened_before_the_first_build_picks_it_up(settings):
+    ix = open_index(settings.index)
+    try:
+        with pytest.raises(IndexMissing, match="indexer rebuild"):
+            search(ix, SearchRequest())
+        rebuild(settings, jobs=1)
+        assert len(ids(ix)) == 4
+    finally:
+        ix.close()
+
+
+def test_an_index_of_another_schema_version_asks_for_a_rebuild(built, settings):
+    meta_path = settings.index / current(settings.index) / "meta.json"
+    meta = json.loads(meta_path.read_text("utf-8"))
+    meta_path.write_text(json.dumps({**meta, "schema_version": 0}), encoding="utf-8")
+    ix = open_index(settings.index)
+    try:
+        with pytest.raises(IndexIncompatible, match="indexer rebuild"):
+            search(ix, SearchRequest())
+        with pytest.raises(IndexIncompatible):
+            update(settings)
+    finally:
+        ix.close()
+    rebuild(settings, jobs=1)

@@ -7,8 +7,10 @@
   var DELAY = 250;
   var timer = null;
   var pending = null;
+  var typedEntry = false; // the current history entry was made by typing
   var input = document.getElementById("q");
   var form = input && input.form;
+  var narrow = window.matchMedia("(max-width: 760px)");
 
   function region() { return document.getElementById("results-region"); }
 
@@ -19,16 +21,40 @@
     return "/search" + (query ? "?" + query : "");
   }
 
-  function swap(url, push) {
+  // On a phone the filters start folded above the results; elsewhere they are always open.
+  function fold(root, open) {
+    var panel = root && root.querySelector(".facet-panel");
+    if (panel) panel.open = !narrow.matches || !!open;
+  }
+
+  function focusKey() {
+    var el = document.activeElement;
+    var r = region();
+    if (!el || !r || !r.contains(el)) return null;
+    return el.getAttribute("data-k") ? "[data-k=\"" + CSS.escape(el.getAttribute("data-k")) + "\"]"
+      : el.id ? "#" + CSS.escape(el.id) : "#summary";
+  }
+
+  // Fetch the page for url and put its results in place; how: "push", "replace" or "type".
+  function swap(url, how) {
     if (pending) pending.abort();
-    pending = new AbortController();
-    return fetch(url, { signal: pending.signal, headers: { "Accept": "text/html" } })
-      .then(function (res) { return res.text(); })
+    var controller = pending = new AbortController();
+    var current = region();
+    var key = focusKey();
+    var panel = current && current.querySelector(".facet-panel");
+    var wasOpen = panel && panel.open;
+    if (current) current.setAttribute("aria-busy", "true");
+    return fetch(url, { signal: controller.signal, headers: { "Accept": "text/html" } })
+      .then(function (res) {
+        if (res.status >= 500) throw new Error(res.status);
+        return res.text();
+      })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("results-region");
-        var current = region();
+        current = region();
         if (!fresh || !current) { window.location.href = url; return; }
+        fold(fresh, wasOpen);
         current.replaceWith(fresh);
         document.title = doc.title;
         var freshForm = doc.querySelector("form.searchform");
@@ -39,52 +65,81 @@
             form.insertBefore(document.importNode(el, true), button);
           });
         }
-        if (push) history.pushState({ url: url }, "", url);
-        else history.replaceState({ url: url }, "", url);
+        var lang = document.querySelector("a.langswitch");
+        var freshLang = doc.querySelector("a.langswitch");
+        if (lang && freshLang) lang.setAttribute("href", freshLang.getAttribute("href"));
+        var summary = fresh.querySelector("#summary");
+        var live = document.getElementById("live");
+        if (live && summary) live.textContent = summary.textContent.replace(/\s+/g, " ").trim();
+        var same = new URL(url, window.location.href).href === window.location.href;
+        if (how === "push" && !same || how === "type" && !typedEntry) {
+          history.pushState({ url: url }, "", url);
+        } else {
+          history.replaceState({ url: url }, "", url);
+        }
+        typedEntry = how === "type";
+        if (key) (fresh.querySelector(key) || summary || fresh).focus();
       })
       .catch(function (err) { if (err.name !== "AbortError") window.location.href = url; });
   }
 
   if (input && form && region()) {
-    input.addEventListener("input", function () {
+    fold(region(), false);
+    narrow.addEventListener("change", function () { fold(region(), false); });
+    var schedule = function (ev) {
+      if (ev.isComposing) return; // wait for the IME to finish the characters
       clearTimeout(timer);
-      timer = setTimeout(function () { swap(urlFor(form), false); }, DELAY);
-    });
+      timer = setTimeout(function () { swap(urlFor(form), "type"); }, DELAY);
+    };
+    input.addEventListener("input", schedule);
+    input.addEventListener("compositionend", schedule);
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       clearTimeout(timer);
-      swap(urlFor(form), true);
+      swap(urlFor(form), "push");
     });
     window.addEventListener("popstate", function () {
       var params = new URLSearchParams(window.location.search);
       input.value = params.get("q") || "";
-      swap(window.location.pathname + window.location.search, false);
+      typedEntry = false;
+      swap(window.location.pathname + window.location.search, "replace");
+    });
+
+    // Forms and links inside the results (filters, sort, chips, pages) swap in place.
+    document.addEventListener("submit", function (ev) {
+      var r = region();
+      if (!r || !r.contains(ev.target)) return;
+      ev.preventDefault();
+      swap(urlFor(ev.target), "push");
+    });
+    document.addEventListener("change", function (ev) {
+      if (ev.target && ev.target.id === "sort") swap(urlFor(ev.target.form), "push");
+    });
+    document.addEventListener("click", function (ev) {
+      var link = ev.target.closest && ev.target.closest("a[href^='/search']");
+      var r = region();
+      if (!link || !r || !r.contains(link) || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey || ev.button !== 0) return;
+      ev.preventDefault();
+      link.focus(); // so the same control (or the result count) has focus afterwards
+      var url = link.getAttribute("href");
+      input.value = new URLSearchParams(url.split("?")[1] || "").get("q") || "";
+      swap(url, "push");
     });
   }
 
-  document.addEventListener("change", function (ev) {
-    var target = ev.target;
-    if (target && target.id === "sort" && target.form) {
-      if (region()) swap(urlFor(target.form), true); else target.form.submit();
+  // Coming back from a document returns to the exact search (filters, page) it was opened from.
+  var back = document.querySelector(".document .back a");
+  if (back && document.referrer) {
+    var from = new URL(document.referrer);
+    if (from.origin === window.location.origin && /^\/(search)?$/.test(from.pathname) && history.length > 1) {
+      back.addEventListener("click", function (ev) { ev.preventDefault(); history.back(); });
     }
-  });
-
-  // Facet, pagination and chip links inside the results swap in place.
-  document.addEventListener("click", function (ev) {
-    var link = ev.target.closest && ev.target.closest("a[href^='/search']");
-    if (!link || !region() || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.button !== 0) return;
-    ev.preventDefault();
-    var url = link.getAttribute("href");
-    swap(url, true).then(function () {
-      var params = new URLSearchParams(url.split("?")[1] || "");
-      if (input) input.value = params.get("q") || "";
-    });
-  });
+  }
 
   document.addEventListener("keydown", function (ev) {
     var active = document.activeElement;
     var typing = active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA" || active.tagName === "SELECT");
-    if (ev.key === "/" && !typing && input) {
+    if (ev.key === "/" && !typing && input && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
       ev.preventDefault();
       input.focus();
       input.select();
@@ -96,13 +151,17 @@
     if (!links.length) return;
     var index = links.indexOf(active);
     if (active === input && ev.key === "ArrowUp") return;
+    if (index < 0 && active !== input) return; // arrows scroll the page as usual elsewhere
     ev.preventDefault();
     var next = ev.key === "ArrowDown" ? index + 1 : index - 1;
-    if (next < 0) { input && input.focus(); return; }
+    document.querySelectorAll(".hit.selected").forEach(function (el) { el.classList.remove("selected"); });
+    if (next < 0) { input.focus(); return; }
     if (next >= links.length) next = links.length - 1;
     links[next].focus();
-    document.querySelectorAll(".hit.selected").forEach(function (el) { el.classList.remove("selected"); });
-    var hit = links[next].closest(".hit");
-    if (hit) hit.classList.add("selected");
+    links[next].closest(".hit").classList.add("selected");
+  });
+  document.addEventListener("focusout", function (ev) {
+    var hit = ev.target.closest && ev.target.closest(".hit.selected");
+    if (hit && !hit.contains(ev.relatedTarget)) hit.classList.remove("selected");
   });
 })();
