@@ -6,7 +6,8 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -30,6 +31,7 @@ class View:
     facets: FacetTable
     meta: IndexMeta
     token: tuple
+    cache: OrderedDict = field(default_factory=OrderedDict)  # answers within this snapshot
 
 
 class Index:
@@ -59,7 +61,9 @@ class Index:
             raise IndexIncompatible(
                 f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
             ) from exc
-        view = View(gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher))
+        view = View(
+            gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher)
+        )
         old_hold, self._hold = self._hold, hold
         if self._view is not None:
             with contextlib.suppress(Exception):

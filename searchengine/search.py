@@ -23,6 +23,7 @@ SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 MAX_FILTER_VALUES = 20
 RECENCY_WEIGHT = 0.08  # at most +8% for the newest document: a tie-breaker, not a ranking
+CACHE_SIZE = 256  # answers kept per index snapshot; a rebuild or update starts afresh
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,11 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
     pq = _parse(req.q)
     with index.view() as view:
+        cached = view.cache.get(req)
+        if cached is not None:
+            view.cache.move_to_end(req)
+            took = round((time.perf_counter() - started) * 1000, 2)
+            return replace(cached, took_ms=took)
         filters = _filters(req)
         active = pq.query
         docs = _docs(view, active, filters)
@@ -163,8 +169,12 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
         page = _page(view, req, active, docs)
         results = [_hit(view, docnum, score, pq) for docnum, score in page]
         suggestion = _suggest(view, pq, req.q)
-    took = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResponse(req, len(docs), took, relaxed, results, facets, suggestion, pq.language)
+        took = round((time.perf_counter() - started) * 1000, 2)
+        resp = SearchResponse(req, len(docs), took, relaxed, results, facets, suggestion, pq.language)
+        view.cache[req] = resp
+        if len(view.cache) > CACHE_SIZE:
+            view.cache.popitem(last=False)
+    return resp
 
 
 def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list[FacetValue]]:

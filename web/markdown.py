@@ -59,6 +59,13 @@ _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
 _TEXT_OR_TAG = re.compile(r"(<[^>]*>)|([^<]+)")
 
 
+def _absolute_images_only(element: str, attribute: str, value: str) -> str | None:
+    # A relative image would be fetched from this site and 404: keep only web images.
+    if element == "img" and attribute == "src" and not re.match(r"https?://", value, re.I):
+        return None
+    return value
+
+
 def to_html(markdown: str) -> str:
     """Render Markdown and sanitise it: no scripts, no event handlers, no javascript: links."""
     return nh3.clean(
@@ -67,6 +74,7 @@ def to_html(markdown: str) -> str:
         attributes=_ATTRS,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_absolute_images_only,
     )
 
 
