@@ -61,9 +61,7 @@ class Index:
             raise IndexIncompatible(
                 f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
             ) from exc
-        view = View(
-            gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher)
-        )
+        view = View(gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher))
         old_hold, self._hold = self._hold, hold
         if self._view is not None:
             with contextlib.suppress(Exception):

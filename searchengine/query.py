@@ -79,6 +79,7 @@ class ParsedQuery:
     highlight: HighlightTerms
     language: str
     plain_words: list[str]
+    near: wq.Query | None = None  # optional: ranks words standing together higher
 
 
 # --- Lexing and parsing ------------------------------------------------------------
@@ -202,16 +203,13 @@ class _Compiler:
     def __init__(self):
         self.hl = HighlightTerms()
         self.plain: list[str] = []
-        self.sequence: list[str] = []  # positive free words in query order, for proximity
         self.terms = 0
 
     def analyze(self, text: str) -> list[str]:
         tokens = analysis.analyze(text)
         self.terms += len(tokens)
         if self.terms > MAX_TERMS:
-            raise InvalidQuery(
-                f"The query has more than {MAX_TERMS} words once split; shorten it."
-            )
+            raise InvalidQuery(f"The query has more than {MAX_TERMS} words once split; shorten it.")
         return tokens
 
     def node(self, n, scope: str | None = None, negated: bool = False) -> wq.Query | None:
@@ -248,8 +246,6 @@ class _Compiler:
         if not negated and scope is None and not has_cjk(text):
             self.plain.append(text)
         tokens = self.analyze(text.replace("*", " "))
-        if not negated and scope is None:
-            self.sequence.extend(tokens)
         alone = len(tokens) == 1
         subs = [self.token(t, fields, gram_field, negated, alone) for t in tokens]
         subs = [s for s in subs if s is not None]
@@ -358,9 +354,14 @@ def parse_query(text: str) -> ParsedQuery:
     if len(positives) > 1:
         negs = [s for s in subs if isinstance(s, wq.Not)]
         relaxed = combine_and([wq.Or(positives), *negs])
-    near = proximity(compiler.sequence)
-    if near is not None:
-        q = wq.AndMaybe(q, near)
-        relaxed = wq.AndMaybe(relaxed, near) if relaxed is not None else None
+    near = None
+    if q is not None and all(isinstance(i, (Word, Neg)) for i in tree.items):
+        words = [
+            t
+            for i in tree.items
+            if isinstance(i, Word) and not i.phrase and i.scope is None
+            for t in analysis.analyze(i.text.replace("*", " "))
+        ]
+        near = proximity(words)
     lang = "zh" if has_cjk(text) else "en"
-    return ParsedQuery(text, q, relaxed, compiler.hl, lang, compiler.plain)
+    return ParsedQuery(text, q, relaxed, compiler.hl, lang, compiler.plain, near)

@@ -166,11 +166,13 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
             if relaxed_docs:
                 docs, active, relaxed = relaxed_docs, pq.relaxed, True
         facets = _facets(view, req, active, docs)
-        page = _page(view, req, active, docs)
+        page = _page(view, req, active, docs, pq.near)
         results = [_hit(view, docnum, score, pq) for docnum, score in page]
         suggestion = _suggest(view, pq, req.q)
         took = round((time.perf_counter() - started) * 1000, 2)
-        resp = SearchResponse(req, len(docs), took, relaxed, results, facets, suggestion, pq.language)
+        resp = SearchResponse(
+            req, len(docs), took, relaxed, results, facets, suggestion, pq.language
+        )
         view.cache[req] = resp
         if len(view.cache) > CACHE_SIZE:
             view.cache.popitem(last=False)
@@ -193,7 +195,7 @@ def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list
     }
 
 
-def _page(view: View, req: SearchRequest, q, docs: set[int]) -> list[tuple[int, float]]:
+def _page(view: View, req: SearchRequest, q, docs, near=None) -> list[tuple[int, float]]:
     offset = (req.page - 1) * req.per_page
     if offset >= len(docs):
         return []
@@ -211,7 +213,7 @@ def _page(view: View, req: SearchRequest, q, docs: set[int]) -> list[tuple[int, 
                 seen += 1
         scores = _scores(view, q, picked) if q is not None else {}
         return [(d, scores.get(d, 0.0)) for d in picked]
-    ranked = _ranked(view, q, docs, offset + req.per_page)
+    ranked = _ranked(view, q if near is None else wq.AndMaybe(q, near), docs, offset + req.per_page)
     return ranked[offset : offset + req.per_page]
 
 

@@ -24,7 +24,10 @@ COMMANDS = [
 @pytest.mark.parametrize(("program", "command"), COMMANDS)
 def test_every_command_has_help_with_an_example_and_is_in_the_readme(program, command):
     result = subprocess.run(
-        [sys.executable, "-m", program, command, "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", program, command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "Example:" in result.stdout
@@ -44,7 +47,12 @@ def test_ci_runs_the_readme_test_command():
 
 @pytest.mark.parametrize(
     "module",
-    ["searchengine.analysis", "searchengine.text", "searchengine.folding", "searchengine.highlighting"],
+    [
+        "searchengine.analysis",
+        "searchengine.text",
+        "searchengine.folding",
+        "searchengine.highlighting",
+    ],
 )
 def test_doctests_in_the_library_hold(module):
     result = doctest.testmod(importlib.import_module(module))
