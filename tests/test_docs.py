@@ -57,3 +57,24 @@ def test_ci_runs_the_readme_test_command():
 def test_doctests_in_the_library_hold(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0
+
+
+def test_code_is_ruff_clean():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "searchengine",
+            "indexer",
+            "web",
+            "tests",
+            "benchmarks",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
