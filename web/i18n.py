@@ -75,6 +75,7 @@ TEXT = {
     "home": {"en": "Home", "zh": "首页"},
     "switch_lang": {"en": "中文", "zh": "English"},
     "skip": {"en": "Skip to results", "zh": "跳到结果"},
+    "skip_content": {"en": "Skip to content", "zh": "跳到正文"},
     "no_date": {"en": "no date", "zh": "无日期"},
     "months": {"en": "Digests per month", "zh": "每月摘要数"},
 }

@@ -20,7 +20,12 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+]
 TIMEOUT_MS = 5_000
 
 if importlib.util.find_spec("playwright") is None:  # the test modules import it
@@ -116,7 +121,9 @@ class Browse:
         page = context.new_page()
         page.on("console", lambda msg: self._console(msg))
         page.on("pageerror", lambda exc: self.problems.append(f"uncaught exception: {exc}"))
-        page.on("dialog", lambda d: (self.problems.append(f"{d.type} dialog: {d.message}"), d.dismiss()))
+        page.on(
+            "dialog", lambda d: (self.problems.append(f"{d.type} dialog: {d.message}"), d.dismiss())
+        )
         return page
 
     def allow(self, pattern: str) -> None:

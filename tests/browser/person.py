@@ -21,6 +21,8 @@ PROFILES = {
 def shot(page: Page, name: str, *, full_page: bool = True) -> None:
     """Save a screenshot to test-artifacts/screenshots/ for a person to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    if full_page:  # from the top, so a sticky header is drawn once, where it belongs
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=SHOTS / f"{name}.png", full_page=full_page)
 
 
@@ -32,9 +34,7 @@ def params(page_or_url) -> dict[str, list[str]]:
 
 def wait_for_params(page: Page, /, **want) -> None:
     """Wait until the address holds exactly these parameters (``from_`` for ``from``)."""
-    expected = {
-        k.rstrip("_"): v if isinstance(v, list) else [str(v)] for k, v in want.items() if v
-    }
+    expected = {k.rstrip("_"): v if isinstance(v, list) else [str(v)] for k, v in want.items() if v}
     page.wait_for_url(lambda url: params(url) == expected)
     settled(page)
 

@@ -292,3 +292,13 @@ def test_a_result_shows_what_a_reader_needs(browse):
     expect(english).to_be_visible()
     assert len(english.inner_text()) > 40
     shot(page, "result-other-language", full_page=False)
+
+
+def test_a_bad_parameter_says_what_is_wrong_and_offers_a_way_on(browse):
+    page = browse()
+    browse.allow(r"status of 400 ")  # the page answers 400, and says why
+    page.goto("/search?q=美联储&from=notadate")
+    expect(page.get_by_role("alert")).to_contain_text("from")
+    page.get_by_role("link", name="Search without filters").click()
+    wait_for_params(page, q="美联储")
+    assert total(page) == api_total(page, q="美联储")

@@ -36,6 +36,11 @@ def test_search_narrow_sort_page_read_and_come_back(browse, profile):
             fits(page)
 
     page.goto("/")
+    enhanced = expect(page.locator("html"))
+    if profile == "nojs":
+        enhanced.not_to_have_class(re.compile(r"\bjs\b"))
+    else:
+        enhanced.to_have_class(re.compile(r"\bjs\b"))
     expect(page.locator("ol.hits li.hit")).to_have_count(10)
     everything = total(page)
     look("1-home")

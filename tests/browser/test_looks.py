@@ -25,29 +25,26 @@ CONTRAST_JS = """([selectors, minimum]) => {
   };
   const low = [];
   let checked = 0;
-  for (const sel of selectors) {
-    for (const el of document.querySelectorAll(sel)) {
-      if (!el.getClientRects().length || !el.textContent.trim()) continue;
-      const pseudo = sel.endsWith("input[type=search]") ? "::placeholder" : null;
-      const fg = rgba(getComputedStyle(el, pseudo).color);
-      const bg = background(el);
-      const r = ratio(fg, bg);
-      checked++;
-      if (r < minimum) low.push(`${sel}: ${r.toFixed(2)} (${fg} on ${bg}) "${el.textContent.trim().slice(0, 30)}"`);
-    }
+  for (const el of document.querySelectorAll(selectors)) {
+    if (!el.getClientRects().length || !el.textContent.trim() && !el.placeholder) continue;
+    const fg = rgba(getComputedStyle(el, el.placeholder && !el.value ? "::placeholder" : null).color);
+    const bg = background(el);
+    const r = ratio(fg, bg);
+    checked++;
+    const name = el.tagName.toLowerCase() + (el.className ? "." + el.className : "");
+    if (r < minimum) low.push(`${name}: ${r.toFixed(2)} (${fg} on ${bg}) "${el.textContent.trim().slice(0, 30)}"`);
   }
   return [checked, low];
 }"""
 
-TEXT = [
-    "body", ".brand", "#summary", ".took", ".muted", ".meta", ".meta a", "a.hit-link", "mark",
-    ".snippet", "details.other summary", ".chip", ".chip.on", ".clear", ".facet h2", ".facet .name",
-    ".facet .count", ".facet li a.on", ".histogram-range", ".daterange label", ".presets a",
-    "button", "select", ".pagination a", ".pagination [aria-current]", ".jsonlink a", ".langswitch",
-    ".help summary", ".notice", ".empty", ".empty a", ".lede", ".part-label", ".prose",
-    ".parts-nav a", "a.source", ".back a", "input[type=search]",
-]
+TEXT = """body, .brand, #summary, .took, .muted, .meta, .meta a, a.hit-link, mark, .snippet,
+    details.other summary, .chip, .chip.on, .clear, .facet h2, .facet .name, .facet .count,
+    .facet li a.on, .histogram-range, .daterange label, .presets a, button, select,
+    .pagination a, .pagination [aria-current], .jsonlink a, .langswitch, .help summary, .notice,
+    .empty, .empty a, .lede, .part-label, .prose, .parts-nav a, a.source, .back a,
+    input[type=search]"""
 PAGES = [
+    "/",
     "/search?q=美联储&tag=economy",
     "/search?q=降息",
     "/search?q=infltion",
@@ -62,11 +59,11 @@ def test_text_contrast_meets_wcag_aa(browse, scheme):
     for url in PAGES:
         page.goto(url)
         checked, low = page.evaluate(CONTRAST_JS, [TEXT, 4.5])
-        assert checked > 20 and low == [], f"{url} ({scheme}):\n" + "\n".join(low)
+        assert checked > 10 and low == [], f"{url} ({scheme}):\n" + "\n".join(low)
     page.goto("/search?q=美联储")
     page.get_by_role("searchbox", name="Search").focus()
     page.keyboard.press("ArrowDown")  # the selected result has its own background
-    checked, low = page.evaluate(CONTRAST_JS, [[f".hit.selected {s}" for s in TEXT], 4.5])
+    checked, low = page.evaluate(CONTRAST_JS, [f".hit.selected :is({TEXT})", 4.5])
     assert checked > 5 and low == [], "\n".join(low)
 
 
@@ -124,7 +121,11 @@ def test_the_language_switch_changes_and_remembers_the_interface(browse):
     page.get_by_role("searchbox", name="Search").fill("降息")
     wait_for_params(page, q="降息", tag="economy")
     switch = page.get_by_role("link", name="中文")
-    assert params(switch.get_attribute("href")) == {"q": ["降息"], "tag": ["economy"], "lang": ["zh"]}
+    assert params(switch.get_attribute("href")) == {
+        "q": ["降息"],
+        "tag": ["economy"],
+        "lang": ["zh"],
+    }
 
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "en")  # kept in a cookie
@@ -156,8 +157,13 @@ def test_landmarks_labels_and_the_skip_link(browse):
     skip = page.get_by_role("link", name="Skip to results")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
+    page.locator("#summary").evaluate("e => e.dataset.before = 'yes'")
     page.keyboard.press("Enter")
-    expect(page.locator("main")).to_be_focused()
+    expect(page.locator("#summary")).to_be_focused()
+    page.wait_for_load_state("networkidle")  # a #fragment is no new search: nothing refetched
+    expect(page.locator("#summary[data-before=yes]")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("combobox", name="Sort")).to_be_focused()
 
     page.get_by_role("searchbox", name="Search").fill("美联储")
     wait_for_params(page, q="美联储")
@@ -173,7 +179,7 @@ def test_keyboard_focus_is_always_visible(browse):
         focus = page.evaluate(
             """() => { const e = document.activeElement, s = getComputedStyle(e);
             return [e.tagName + (e.className ? "." + e.className : ""), s.outlineStyle,
-                    parseFloat(s.outlineWidth), e.matches(":focus-visible")]; }"""
+                    parseFloat(s.outlineWidth), e.matches(":focus-visible, :focus-within")]; }"""
         )
         name, style, width, visible = focus
         assert visible and style != "none" and width >= 2, f"no visible focus on {name}: {focus}"
@@ -201,7 +207,6 @@ PHONE_PAGES = [
 def test_no_sideways_scrolling_at_360px(browse, js, locale):
     page = browse("phone", java_script_enabled=js, locale=locale)
     browse.allow(r"status of 40[04] ")  # the bad-request and not-found pages say so
-    browse.allow(r"/doc/odd/x\)$")  # see test_document.py::test_hostile_markup_loads_nothing_it_names
     for url in PHONE_PAGES:
         page.goto(url)
         fits(page)

@@ -8,6 +8,7 @@
   var timer = null;
   var pending = null;
   var typedEntry = false; // the current history entry was made by typing
+  var shown = window.location.pathname + window.location.search; // the search on screen
   var input = document.getElementById("q");
   var form = input && input.form;
   var narrow = window.matchMedia("(max-width: 760px)");
@@ -78,6 +79,7 @@
           history.replaceState({ url: url }, "", url);
         }
         typedEntry = how === "type";
+        shown = window.location.pathname + window.location.search;
         if (key) (fresh.querySelector(key) || summary || fresh).focus();
       })
       .catch(function (err) { if (err.name !== "AbortError") window.location.href = url; });
@@ -99,10 +101,12 @@
       swap(urlFor(form), "push");
     });
     window.addEventListener("popstate", function () {
+      var url = window.location.pathname + window.location.search;
+      if (url === shown) return; // only the #fragment changed (the skip link)
       var params = new URLSearchParams(window.location.search);
       input.value = params.get("q") || "";
       typedEntry = false;
-      swap(window.location.pathname + window.location.search, "replace");
+      swap(url, "replace");
     });
 
     // Forms and links inside the results (filters, sort, chips, pages) swap in place.
