@@ -13,7 +13,7 @@ from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last. Gram fields only add recall.
@@ -67,7 +67,7 @@ def build_schema() -> fields.Schema:
 
 def document_fields(doc: Document) -> dict:
     """Map a document to the writer's fields; Whoosh runs each field's analyzer on them."""
-    parts = split_parts(doc.body)
+    parts = split_parts(doc.body, doc.title)
     visible = parts.all
     tags_joined = " ".join(doc.tags)
     everything = "\n".join([doc.title, doc.description, tags_joined, visible])

@@ -26,6 +26,10 @@ _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.M)
 _EMPHASIS = re.compile(r"(\*\*|__|\*|~~|`)")
 _QUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Section labels every digest repeats: noise for search, clutter in snippets.
+_LABEL = re.compile(
+    r"^[ \t]*(?:摘要|要点|要點|重点|Summary|Key Points|Original title)[ \t]*[:：][ \t]*", re.M | re.I
+)
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -55,6 +59,7 @@ def visible_text(markdown: str) -> str:
     text = _HEADING.sub("", text)
     text = _QUOTE.sub("", text)
     text = _EMPHASIS.sub("", text)
+    text = _LABEL.sub("", text)
     text = html.unescape(text)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
@@ -69,12 +74,16 @@ def paragraph_language(paragraph: str) -> str:
     return "zh" if cjk * 4 >= latin else "en"
 
 
-def split_parts(markdown: str) -> Parts:
-    """Split a digest's visible text into its Chinese part and its English part."""
+def split_parts(markdown: str, title: str = "") -> Parts:
+    """Split a digest's visible text into its Chinese part and its English part.
+
+    A paragraph that only repeats the title is left out: the title is shown anyway.
+    """
     zh: list[str] = []
     en: list[str] = []
+    title = " ".join(title.split())
     for para in visible_text(markdown).split("\n\n"):
         para = para.strip()
-        if para:
+        if para and para != title:
             (zh if paragraph_language(para) == "zh" else en).append(para)
     return Parts("\n\n".join(zh), "\n\n".join(en))
