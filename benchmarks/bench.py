@@ -4,18 +4,17 @@
     python -m benchmarks.bench --corpus digest-hn                  # the full run, with naive
     python -m benchmarks.bench --corpus both --skip-naive          # 35k documents, ours only
 
-A corpus name resolves to ../shared/corpus/<name> from the repository root; `both` puts
-digest-hn and hkcnews side by side; anything else is a folder path. The selected files
-(an evenly spaced, deterministic subset with --limit) are copied to a temporary folder so
-that the update step can edit them. Each step runs the real commands as subprocesses
-(`indexer rebuild`, `searchengine serve`, `indexer update`) and samples the summed RSS of
-the process tree every 50 ms. Figures are medians (rebuilds) or percentiles (queries).
+A corpus name means ../shared/corpus/<name>; `both` puts digest-hn and hkcnews side by
+side. The code is run from a copy (edits made during a long run cannot mix versions), the
+files (an evenly spaced subset with --limit) from a temporary copy that updates may edit.
+Rebuilds, server and updates are the real commands, run as subprocesses whose summed
+process-tree RSS is sampled every 50 ms. The report is saved after each phase.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import contextlib
 import json
 import os
 import platform
@@ -25,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -36,100 +34,74 @@ import requests
 
 from indexer.corpus import iter_files
 
-ROOT = Path(__file__).resolve().parent.parent
+CODE = Path(__file__).resolve().parent.parent  # where the running code lives
+ROOT = Path(os.environ.get("DIGEST_BENCH_ROOT", CODE))  # the repository: corpus, reports, git
+CWD = Path(os.environ.get("DIGEST_BENCH_CWD", os.getcwd()))  # where relative paths start
 SHARED = ROOT.parent / "shared" / "corpus"
 QUERIES = Path(__file__).with_name("queries.json")
 WORD_CATEGORIES = ("chinese", "english", "mixed", "traditional")
 MB = 1e6
 
 
-# --- Measuring a subprocess -------------------------------------------------------------
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
-class Sampler(threading.Thread):
-    """Poll the RSS of a process and all its children; keep the peak of the sum."""
+def py(*args) -> list[str]:
+    return [sys.executable, "-m", *map(str, args)]
 
-    def __init__(self, pid: int, interval: float = 0.05):
-        super().__init__(daemon=True)
-        self.proc = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
-        self.done = threading.Event()
 
-    def run(self) -> None:
-        while not self.done.is_set():
-            try:
-                procs = [self.proc, *self.proc.children(recursive=True)]
-            except psutil.Error:
-                return
-            total = 0
-            for p in procs:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self.done.wait(self.interval)
+def tree_rss(proc: psutil.Process) -> int:
+    """Sum the RSS of a process and its children (the rebuild's forked workers)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
 
 
 def run_measured(cmd: list[str], log: Path) -> tuple[float, int, str]:
-    """Run a command to completion: (wall seconds, peak tree RSS bytes, stdout)."""
-    with open(log, "wb") as err, tempfile.TemporaryFile() as out:
+    """Run a command to completion: wall seconds, peak tree RSS (every 50 ms), stdout."""
+    with open(log, "ab") as err, tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
-        sampler = Sampler(proc.pid)
-        sampler.start()
-        code = proc.wait()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=CODE)
+        watched, peak, code = psutil.Process(proc.pid), 0, None
+        while code is None:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, tree_rss(watched))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = proc.wait(timeout=0.05)
         wall = time.perf_counter() - started
-        sampler.done.set()
-        sampler.join()
         out.seek(0)
         stdout = out.read().decode("utf-8", "replace")
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({code}); see {log}")
-    return wall, sampler.peak, stdout
+    return wall, peak, stdout
 
 
-def tree_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-# --- The corpus -----------------------------------------------------------------------
-
-
-def select_files(name: str, limit: int | None) -> list[tuple[str, Path]]:
+def select_files(name: str, limit: int | None) -> tuple[list[tuple[str, Path]], list[Path]]:
     """List (relative path, source file) of the corpus, or an evenly spaced subset."""
     if name == "both":
         roots = [("digest-hn/", SHARED / "digest-hn"), ("hkcnews/", SHARED / "hkcnews")]
     else:
-        roots = [("", SHARED / name if (SHARED / name).is_dir() else Path(name))]
+        roots = [("", SHARED / name if (SHARED / name).is_dir() else CWD / name)]
     files = []
     for prefix, root in roots:
         if not root.is_dir():
             raise SystemExit(f"corpus not found: {root}")
         files += [(prefix + p.relative_to(root).as_posix(), p) for p in iter_files(root)]
-        if (root / "userdict.txt").is_file():
-            files.append((prefix + "userdict.txt", root / "userdict.txt"))
     if limit and limit < len(files):
-        step = len(files) / limit
-        files = [files[int(i * step)] for i in range(limit)]
-    return files
+        files = [files[int(i * len(files) / limit)] for i in range(limit)]
+    extras = [r / "userdict.txt" for p, r in roots if not p and (r / "userdict.txt").is_file()]
+    return files, extras
 
 
-def materialize(files: list[tuple[str, Path]], dest: Path) -> int:
+def materialize(files: list[tuple[str, Path]], extras: list[Path], dest: Path) -> int:
     """Copy the files below dest, keeping relative paths; return the bytes copied."""
-    for rel, src in files:
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
+    for rel, src in [*files, *((e.name, e) for e in extras)]:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
     return sum(src.stat().st_size for _, src in files)
-
-
-# --- Rebuilds -----------------------------------------------------------------------------
-
-
-def py(*args) -> list[str]:
-    return [sys.executable, "-m", *map(str, args)]
 
 
 def build(cmd: list[str], index: Path, log: Path) -> dict:
@@ -137,10 +109,10 @@ def build(cmd: list[str], index: Path, log: Path) -> dict:
     shutil.rmtree(index, ignore_errors=True)
     wall, peak, out = run_measured(cmd, log)
     rep = json.loads(out)
-    documents = rep.get("indexed", rep.get("documents"))
-    skipped = len(rep.get("skipped", []))
-    return dict(seconds=wall, internal_seconds=rep["seconds"], documents=documents,
-                skipped=skipped, index_bytes=tree_bytes(index), peak_rss=peak)  # fmt: skip
+    got = dict(seconds=wall, internal_seconds=rep["seconds"], peak_rss_mb=peak / MB)
+    got["documents"] = rep.get("indexed", rep.get("documents"))  # ours or naive
+    size = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
+    return got | dict(skipped=len(rep.get("skipped", [])), index_mb=size / MB)
 
 
 def medians(runs: list[dict], corpus_bytes: int) -> dict:
@@ -151,45 +123,43 @@ def medians(runs: list[dict], corpus_bytes: int) -> dict:
     return out
 
 
-# --- Queries -----------------------------------------------------------------------------
-
-
 def getter(params: dict):
     """Read API parameters from a dict, as Flask's request.args.getlist would."""
-
-    def get(name: str) -> list[str]:
-        value = params.get(name)
-        return [] if value is None else [value] if isinstance(value, str) else list(value)
-
-    return get
+    return lambda name: [v] if isinstance(v := params.get(name), str) else list(v or [])
 
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     k = (len(s) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def stats(values: list[float]) -> dict:
-    v = values
+def stats(v: list[float]) -> dict:
     return dict(n=len(v), p50=pct(v, 50), p95=pct(v, 95), p99=pct(v, 99), max=max(v))
 
 
 def timed_mix(mix: dict, repeat: int, run) -> tuple[dict, list[dict]]:
-    """Warm up once over the mix, then time it `repeat` times, interleaved."""
-    seen = [{"category": cat, "params": p, **run(p)} for cat, ps in mix.items() for p in ps]
-    samples: dict[str, list[float]] = {cat: [] for cat in mix}
-    for _ in range(repeat):
-        for cat, ps in mix.items():
-            for p in ps:
+    """Warm up, then time each query `repeat` times cold and warm, interleaved.
+
+    Cold requests are made unique with trailing spaces, so no answer cache can serve
+    them; warm ones repeat the warm-up's exact request. Totals are checked to match.
+    """
+    items = [(cat, p) for cat, ps in mix.items() for p in ps]
+    seen = [{"category": cat, "params": p, **run(p)} for cat, p in items]
+    out: dict = {"answer_mismatches": 0}
+    for mode in ("cold", "warm"):
+        samples: dict[str, list[float]] = {cat: [] for cat in mix}
+        for k in range(1, repeat + 1):
+            for (cat, p), first in zip(items, seen, strict=True):
+                q = {**p, "q": p.get("q", "") + " " * k} if mode == "cold" else p
                 started = time.perf_counter()
-                run(p)
+                got = run(q)
                 samples[cat].append((time.perf_counter() - started) * 1000)
-    table = {cat: stats(v) for cat, v in samples.items() if v}
-    table["all"] = stats([x for v in samples.values() for x in v])
-    return table, seen
+                out["answer_mismatches"] += got.get("total") != first.get("total")
+        out[mode] = {cat: stats(v) for cat, v in samples.items() if v}
+        out[mode]["all"] = stats([x for v in samples.values() for x in v])
+    return out, seen
 
 
 def queries_inprocess(index: Path, mix: dict, repeat: int) -> tuple[dict, list[dict]]:
@@ -215,54 +185,40 @@ def queries_naive(index: Path, mix: dict, repeat: int) -> dict:
     ns = NaiveSearcher(index)
     words = {cat: [{"q": p["q"]} for p in mix[cat]] for cat in WORD_CATEGORIES if cat in mix}
     try:
-        table, _ = timed_mix(
-            words, repeat, lambda p: {"hits": len(ns.search(p["q"], highlight=True))}
-        )
+        return timed_mix(words, repeat, lambda p: {"total": len(ns.search(**p, highlight=True))})[0]
     finally:
         ns.close()
-    return table
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
     """Serve the index with `searchengine serve`, time /api/search, read the server's RSS."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = py("searchengine", "serve", "--index", index, "--port", port)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base, session = f"http://127.0.0.1:{port}", requests.Session()
     with open(logs / "serve.log", "wb") as log:
         started = time.perf_counter()
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    proc = psutil.Process(server.pid)
-    session = requests.Session()
+        cmd = py("searchengine", "serve", "--index", index, "--port", port)
+        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=CODE)
+    watched = psutil.Process(server.pid)
     try:
         while True:
             if server.poll() is not None or time.perf_counter() - started > 120:
                 raise SystemExit(f"server did not start; see {logs / 'serve.log'}")
-            try:
+            with contextlib.suppress(requests.ConnectionError):
                 if session.get(f"{base}/healthz", timeout=2).ok:
                     break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        startup = time.perf_counter() - started
-        rss_idle = proc.memory_info().rss
+            time.sleep(0.05)
+        out = {"startup_seconds": time.perf_counter() - started}
+        out["rss_idle_mb"] = tree_rss(watched) / MB
 
         def run(params: dict) -> dict:
             r = session.get(f"{base}/api/search", params=params, timeout=30)
             r.raise_for_status()
-            data = r.json()
-            return {"total": data["total"], "took_ms": data["took_ms"]}
+            return {"total": r.json()["total"]}
 
-        for ps in mix.values():
-            for p in ps:
-                run(p)
-        rss_warm = proc.memory_info().rss
-        table, _ = timed_mix(mix, repeat, run)
-        rss_after = proc.memory_info().rss
+        out["latency_ms"] = timed_mix(mix, repeat, run)[0]
+        out["rss_after_warmup_and_run_mb"] = tree_rss(watched) / MB
     finally:
         session.close()
         server.terminate()
@@ -270,16 +226,12 @@ def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
-    return dict(latency_ms=table, startup_seconds=startup, rss_idle=rss_idle,
-                rss_after_warmup=rss_warm, rss_after_run=rss_after)  # fmt: skip
-
-
-# --- Updates -----------------------------------------------------------------------------
+    return out
 
 
 def updates(corpus: Path, index: Path, repeat: int, logs: Path) -> dict:
     """Edit 1 file (median of repeats), then 100 files, timing `indexer update` end to end."""
-    files = sorted(p for p in iter_files(corpus))
+    files = sorted(iter_files(corpus))
     cmd = py("indexer", "update", "--index", index, "--json")
 
     def edit_and_update(paths: list[Path], n: int) -> dict:
@@ -288,8 +240,8 @@ def updates(corpus: Path, index: Path, repeat: int, logs: Path) -> dict:
                 f.write(f"\n\nbenchmark edit {n}\n")
         wall, peak, out = run_measured(cmd, logs / "update.log")
         rep = json.loads(out)
-        return dict(seconds=wall, internal_seconds=rep["seconds"], indexed=rep["indexed"],
-                    unchanged=rep["unchanged"], peak_rss=peak)  # fmt: skip
+        got = dict(seconds=wall, internal_seconds=rep["seconds"], peak_rss_mb=peak / MB)
+        return got | dict(indexed=rep["indexed"], unchanged=rep["unchanged"])
 
     out = {"corpus_documents": len(files), "nothing_changed": edit_and_update([], 0)}
     one = [edit_and_update([files[n * 7919 % len(files)]], n) for n in range(1, max(3, repeat) + 1)]
@@ -302,114 +254,112 @@ def updates(corpus: Path, index: Path, repeat: int, logs: Path) -> dict:
     return out
 
 
-# --- Report ----------------------------------------------------------------------------
-
-
 def machine() -> dict:
-    git = ["git", "rev-parse", "--short", "HEAD"]
-    commit = subprocess.run(git, cwd=ROOT, capture_output=True, text=True)
-    dirty = ["git", "status", "--porcelain", "--", "searchengine", "indexer", "web"]
-    dirty = subprocess.run(dirty, cwd=ROOT, capture_output=True, text=True).stdout.split("\n")
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    dirty = git("status", "--porcelain", "--", "searchengine", "indexer", "web").splitlines()
     return {
         "cpu_count": os.cpu_count(),
-        "cpu_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": platform.processor() or platform.machine(),
         "memory_bytes": psutil.virtual_memory().total,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "commit": commit.stdout.strip() or None,
-        "engine_changes_uncommitted": [line[3:] for line in dirty if line.strip()],
+        "commit": git("rev-parse", "--short", "HEAD").strip() or None,
+        "engine_changes_uncommitted": [line[3:] for line in dirty],
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_start": os.getloadavg(),
     }
 
 
-def fmt3(x: tuple | None) -> str:
-    return " / ".join(f"{v:.1f}" for v in x) if x else "-"
+REBUILD_COLS = {"seconds": 1, "docs_per_s": 0, "mb_per_s": 2, "index_mb": 1, "peak_rss_mb": 0}
+UPDATE_COLS = {"seconds": 2, "internal_seconds": 2, "indexed": 0, "peak_rss_mb": 0}
+
+
+def table(title: str, rows: dict, cols: dict) -> None:
+    print(f"\n{title:<30}" + "".join(f"{k:>17}" for k in cols))
+    for label, d in rows.items():
+        print(f"  {label:<28}" + "".join(f"{d[k]:>17.{n}f}" for k, n in cols.items()))
+
+
+def triple(t: dict) -> str:
+    return " / ".join(f"{t[k]:.1f}" for k in ("p50", "p95", "p99"))
 
 
 def print_report(r: dict) -> None:
     m, c, rb, q, u = r["machine"], r["corpus"], r["rebuild"], r["queries"], r["update"]
+    size = f"{c['documents']:,} files, {c['bytes'] / MB:.1f} MB"
+    print(f"\nDigest Search benchmark: {c['name']} ({size})")
+    print(f"{m['cpu_count']} CPUs · Python {m['python']} · commit {m['commit']} · {m['date']}")
     load = f"{m['load_average_start'][0]:.2f}→{m['load_average_end'][0]:.2f}"
-    print(f"\nDigest Search benchmark: {c['name']} ({c['documents']:,} files, "
-          f"{c['bytes'] / MB:.1f} MB) · {m['cpu_count']} CPUs · Python {m['python']} · "
-          f"{m['date']} · load average {load}")  # fmt: skip
-    head = "seconds    docs/s    MB/s  index MB  peak RSS MB"
-    print(f"\nRebuild (median of {r['repeat_rebuild']})      {head}")
-    for name in ("ours", "naive"):
-        if b := rb.get(name):
-            print(f"  {name:<24}{b['seconds']:>8.1f}{b['docs_per_s']:>10.0f}{b['mb_per_s']:>8.2f}"
-                  f"{b['index_bytes'] / MB:>10.1f}{b['peak_rss'] / MB:>13.0f}")  # fmt: skip
+    print(f"load average {load} (other work on the machine inflates every figure)")
+    builds = {k: rb[k] for k in ("ours", "naive") if k in rb}
+    table(f"Rebuild (median of {r['repeat_rebuild']})", builds, REBUILD_COLS)
     if "ratio_naive_over_ours" in rb:
         print(f"  naive/ours: {rb['ratio_naive_over_ours']:.2f} (above 1: ours is faster)")
-    cols = [("in-process", q["inprocess"]), ("HTTP", q["http"]["latency_ms"])]
-    cols += [("naive+hl", q["naive"])] if q.get("naive") else []
-    print("\nQuery latency ms   " + "".join(f"{h + ' p50/p95/p99':>26}" for h, _ in cols))
-    for cat in q["inprocess"]:
-        cells = [
-            (t[cat]["p50"], t[cat]["p95"], t[cat]["p99"]) if cat in t else None for _, t in cols
-        ]
-        print(f"  {cat:<17}" + "".join(f"{fmt3(x):>26}" for x in cells))
+    for mode in ("cold", "warm"):
+        cols = [("in-process", q["inprocess"][mode]), ("HTTP", q["http"]["latency_ms"][mode])]
+        cols += [("naive+hl", q["naive"][mode])] if "naive" in q else []
+        print(f"\nQuery ms, {mode:<8}" + "".join(f"{h + ' p50/p95/p99':>26}" for h, _ in cols))
+        for cat in q["inprocess"][mode]:
+            cells = [triple(t[cat]) if cat in t else "-" for _, t in cols]
+            print(f"  {cat:<17}" + "".join(f"{x:>26}" for x in cells))
     h = q["http"]
-    print(f"\nServer: ready in {h['startup_seconds']:.1f} s; RSS idle {h['rss_idle'] / MB:.0f} MB, "
-          f"after warm-up {h['rss_after_warmup'] / MB:.0f} MB, "
-          f"after the run {h['rss_after_run'] / MB:.0f} MB")  # fmt: skip
     print(
-        f"\nindexer update ({u['corpus_documents']:,} docs)  end-to-end s  in-process s  peak RSS MB"
+        f"\nServer: ready in {h['startup_seconds']:.1f} s; RSS {h['rss_idle_mb']:.0f} MB idle, "
+        f"{h['rss_after_warmup_and_run_mb']:.0f} MB after the warm-up and the timed run"
     )
-    for key in ("nothing_changed", "one_file", *[k for k in u if k.endswith("_files")]):
-        e = u[key]
-        print(f"  {key:<28}{e['seconds']:>14.2f}{e['internal_seconds']:>14.2f}"
-              f"{e['peak_rss'] / MB:>13.0f}")  # fmt: skip
+    runs = {k: v for k, v in u.items() if isinstance(v, dict)}
+    table(f"indexer update ({u['corpus_documents']:,} docs)", runs, UPDATE_COLS)
 
 
-def naive_build_main(corpus: str, index: str) -> None:
-    from benchmarks.naive import build_naive
-
-    print(json.dumps(asdict(build_naive(Path(corpus), Path(index)))))
-
-
-def run(args: argparse.Namespace, work: Path, mix: dict) -> dict:
-    """Copy the corpus, rebuild (ours, then naive), query, update; return the figures."""
+def run(args: argparse.Namespace, work: Path, report: dict, save) -> None:
+    """Copy the corpus, rebuild (ours, then naive), query, update; save after each phase."""
     corpus, index, naive_ix, logs = (work / n for n in ("corpus", "index", "naive", "logs"))
     logs.mkdir()
-    files = select_files(args.corpus, args.limit)
-    size = materialize(files, corpus)
-    name = Path(args.corpus).name + (f"-{args.limit}" if args.limit else "")
-    say = functools.partial(print, file=sys.stderr, flush=True)
-    say(f"{name}: {len(files):,} files, {size / MB:.1f} MB copied to {corpus}")
-    corpus_info = dict(
-        name=name, source=args.corpus, limit=args.limit, documents=len(files), bytes=size
-    )
+    files, extras = select_files(args.corpus, args.limit)
+    size = materialize(files, extras, corpus)
+    say(f"{report['corpus']['name']}: {len(files):,} files, {size / MB:.1f} MB copied to {corpus}")
+    report["corpus"].update(documents=len(files), bytes=size)
+    mix = json.loads(QUERIES.read_text(encoding="utf-8"))
     builds = {"ours": py("indexer", "rebuild", "--corpus", corpus, "--index", index, "--json")}
     builds["ours"] += ["--jobs", str(args.jobs)] if args.jobs else []
     if not args.skip_naive:
         builds["naive"] = py("benchmarks.bench", "--naive-build", corpus, naive_ix)
-    rb: dict = {}
+    rb = report["rebuild"] = {}
     for who, cmd in builds.items():
         runs = []
         for n in range(args.repeat):
             say(f"{who} rebuild {n + 1}/{args.repeat} …")
             runs.append(build(cmd, naive_ix if who == "naive" else index, logs / f"{who}.log"))
         rb[who] = medians(runs, size)
+        save()
     if "naive" in rb:
         rb["ratio_naive_over_ours"] = rb["naive"]["seconds"] / rb["ours"]["seconds"]
     say("queries …")
     inproc, seen = queries_inprocess(index, mix, args.query_repeat)
-    q = {"inprocess": inproc, "queries": seen}
+    q = report["queries"] = {"inprocess": inproc, "queries": seen}
     if "naive" in rb:
         q["naive"] = queries_naive(naive_ix, mix, args.query_repeat)
     q["http"] = queries_http(index, mix, args.query_repeat, logs)
+    save()
     say("updates …")
-    return dict(
-        corpus=corpus_info, rebuild=rb, queries=q, update=updates(corpus, index, args.repeat, logs)
-    )
+    report["update"] = updates(corpus, index, args.repeat, logs)
+
+
+def snapshot_and_rerun(argv: list[str]) -> int:
+    """Run this benchmark again from a copy of the code (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="digest-bench-code-") as code:
+        skip = shutil.ignore_patterns("__pycache__", "reports", "*.egg-info")
+        for pkg in ("searchengine", "indexer", "web", "benchmarks"):
+            shutil.copytree(CODE / pkg, Path(code) / pkg, ignore=skip)
+        env = {**os.environ, "DIGEST_BENCH_ROOT": str(ROOT), "DIGEST_BENCH_CWD": str(CWD)}
+        env["PYTHONPATH"] = code
+        return subprocess.run(py("benchmarks.bench", *argv), cwd=code, env=env).returncode
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench", description=__doc__.split("\n")[0]
-    )
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser("python -m benchmarks.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", default="digest-hn", help="digest-hn, hkcnews, both or a folder")
     ap.add_argument("--limit", type=int, help="index only N files (an evenly spaced subset)")
     ap.add_argument("--repeat", type=int, default=1, help="rebuilds and 100-file updates to run")
@@ -420,17 +370,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--naive-build", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.naive_build:
-        return naive_build_main(*args.naive_build)
+        from benchmarks.naive import build_naive
+
+        return print(json.dumps(asdict(build_naive(*map(Path, args.naive_build)))))
+    if "DIGEST_BENCH_ROOT" not in os.environ:
+        sys.exit(snapshot_and_rerun(argv))
+    name = Path(args.corpus).name + (f"-{args.limit}" if args.limit else "")
+    out = CWD / (args.out or ROOT / "benchmarks" / "reports" / f"bench-{name}.json")
     report: dict = dict(
         machine=machine(), repeat_rebuild=args.repeat, query_repeat=args.query_repeat
     )
-    mix = json.loads(QUERIES.read_text(encoding="utf-8"))
+    report["corpus"] = dict(name=name, source=args.corpus, limit=args.limit)
+
+    def save() -> None:
+        report["machine"]["load_average_end"] = os.getloadavg()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(report, ensure_ascii=False, indent=1, default=str)
+        out.write_text(text, encoding="utf-8")
+
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
-        report.update(run(args, Path(tmp), mix))
-    report["machine"]["load_average_end"] = os.getloadavg()
-    out = args.out or ROOT / "benchmarks" / "reports" / f"bench-{report['corpus']['name']}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        run(args, Path(tmp), report, save)
+    save()
     print_report(report)
     print(f"\nReport: {out}")
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
 
-from searchengine.folding import CJK, HAN_RE, fold, fold_with_map, source_end
+from searchengine.folding import CJK, HAN_RE, fold, fold_chars, fold_with_map, source_end
 
 GAP = None  # a break between runs: the next gram skips a position
 END = "_"  # "港_" marks a run's last character, so one-character queries find it
@@ -212,7 +212,7 @@ class CJKGramTokenizer(Tokenizer):
 
     def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs):
         t = Token(positions, chars, mode=mode, **kwargs)
-        yield from _emit(grams(fold(value), self.size), t, positions, start_pos)
+        yield from _emit(all_grams(value, self.size), t, positions, start_pos)
 
 
 def grams(folded: str, size: int = 2) -> list[str | None]:
@@ -229,6 +229,24 @@ def grams(folded: str, size: int = 2) -> list[str | None]:
             out.append(GAP)
         out.extend(run[i : i + size] for i in range(len(run) - size + 1))
         out.append(run[-1] + END)
+    return out
+
+
+def all_grams(text: str, size: int = 2) -> list[str | None]:
+    """Grams of the folded text, plus those of runs that fold otherwise character by character.
+
+    >>> all_grams("瞭解")
+    ['了解', '解_', None, '瞭解', '解_']
+    """
+    folded = fold(text)
+    out = grams(folded, size)
+    if HAN_RE.search(folded):
+        by_char = fold_chars(text)
+        if by_char != folded:
+            for m in _CJK_RUN_RE.finditer(by_char):
+                if by_char[m.start() : m.end()] != folded[m.start() : m.end()]:
+                    out.append(GAP)
+                    out.extend(grams(m.group(), size))
     return out
 
 

@@ -58,8 +58,24 @@ def fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text)).translate(_ONE_TO_ONE_CASE).lower()
 
 
-def fold_with_map(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` and map every folded character back to its source offset."""
+def fold_chars(text: str) -> str:
+    """Fold like ``fold`` but convert each Han character on its own, out of context.
+
+    OpenCC converts by phrase: 瞭 stays 瞭 alone but 瞭解 becomes 了解, 覆 stays but
+    回覆 becomes 回复. Indexing and querying this form too keeps every character
+    findable. It has the same length as ``fold(text)``.
+    """
+    normal = unicodedata.normalize("NFKC", text)
+    if not HAN_RE.search(normal):
+        return normal.translate(_ONE_TO_ONE_CASE).lower()
+    return "".join(_convert_char(c) for c in normal).translate(_ONE_TO_ONE_CASE).lower()
+
+
+def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
+    """Fold ``text`` and map every folded character back to its source offset.
+
+    With ``by_char``, Han characters are converted one by one (see ``fold_chars``).
+    """
     if unicodedata.is_normalized("NFKC", text):
         normal, offsets = text, list(range(len(text)))
     else:
@@ -76,7 +92,8 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
             offsets.extend([start] * len(n))
             start = i
         normal = "".join(parts)
-    folded = to_simplified(normal).translate(_ONE_TO_ONE_CASE)
+    converted = "".join(_convert_char(c) for c in normal) if by_char else to_simplified(normal)
+    folded = converted.translate(_ONE_TO_ONE_CASE)
     lowered = folded.lower()
     if len(lowered) != len(folded):  # a handful of letters lower to two
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)

@@ -12,7 +12,7 @@ import html
 import re
 
 from searchengine.analysis import word_spans
-from searchengine.folding import fold_with_map, source_end
+from searchengine.folding import HAN_RE, fold_with_map, source_end
 from searchengine.query import HighlightTerms
 
 SNIPPET_CHARS = 200
@@ -26,11 +26,17 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
         return []
     folded, offsets = fold_with_map(text)
     raw: list[tuple[int, int]] = []
+    texts = [folded]
+    if terms.cjk and HAN_RE.search(folded):
+        by_char = fold_with_map(text, by_char=True)[0]  # same length and offsets
+        if by_char != folded:
+            texts.append(by_char)
     for needle in terms.cjk:
-        start = folded.find(needle)
-        while start != -1:
-            raw.append((start, start + len(needle)))
-            start = folded.find(needle, start + 1)
+        for haystack in texts:
+            start = haystack.find(needle)
+            while start != -1:
+                raw.append((start, start + len(needle)))
+                start = haystack.find(needle, start + 1)
     if terms.words or terms.prefixes:
         for word, s, e in word_spans(folded):
             if word in terms.words or any(word.startswith(p) for p in terms.prefixes):

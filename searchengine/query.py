@@ -22,7 +22,7 @@ from whoosh import query as wq
 
 from searchengine import analysis
 from searchengine.errors import InvalidQuery
-from searchengine.folding import CJK_RUN_RE, fold, has_cjk
+from searchengine.folding import CJK_RUN_RE, fold, fold_chars, has_cjk
 from searchengine.schema import GRAM_BOOST, WORD_FIELDS
 
 MAX_QUERY_CHARS = 1000
@@ -251,7 +251,14 @@ class _Compiler:
         subs = [s for s in subs if s is not None]
         if not subs:
             return None
-        return combine_and(subs)
+        combined = combine_and(subs)
+        by_char = fold_chars(text)
+        if by_char != fold(text) and CJK_RUN_RE.fullmatch(by_char):
+            # OpenCC folded the word as a phrase; also find it as its characters fold alone.
+            if not negated:
+                self.hl.cjk.add(by_char)
+            return wq.Or([combined, gram_query(by_char, gram_field)])
+        return combined
 
     def token(self, tok: str, fields, gram_field, negated: bool, alone: bool = True) -> wq.Query:
         alts: list[wq.Query] = [wq.Term(f, tok) for f in fields]

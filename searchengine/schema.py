@@ -13,7 +13,7 @@ from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last. Gram fields only add recall.

@@ -391,3 +391,25 @@ SAME_DAY = {"date_from": dt.date(2024, 9, 1), "date_to": dt.date(2024, 9, 1)}
 @pytest.mark.parametrize("kw", [{"per_page": 1}, {"per_page": 100}, {"sort": "oldest"}, SAME_DAY])
 def test_edge_request_values_are_accepted(kw):
     SearchRequest(**kw)
+
+
+def test_characters_opencc_converts_only_inside_phrases_stay_findable(tmp_path):
+    """瞭 alone stays 瞭, but 瞭解 folds to 了解: both the character and the word must find it."""
+    from indexer.rebuild import rebuild
+    from searchengine import SearchRequest, open_index, search
+    from searchengine.config import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hk.md").write_text(
+        "---\ntitle: 回覆查詢\n---\n我們瞭解市民的計畫，並會回覆。\n", encoding="utf-8"
+    )
+    rebuild(Settings.resolve(corpus, tmp_path / "index"), jobs=1)
+    ix = open_index(tmp_path / "index")
+    try:
+        for q in ["瞭", "覆", "畫", "了解", "瞭解", "回复", "计划"]:
+            resp = search(ix, SearchRequest(q=q))
+            assert resp.total == 1, q
+            assert "<mark>" in resp.results[0].snippet_html + resp.results[0].title_html, q
+    finally:
+        ix.close()
