@@ -7,6 +7,7 @@ from datetime import UTC
 
 from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
+from searchengine.schema import unpack_texts
 from searchengine.text import Parts, split_parts
 
 MAX_ID_CHARS = 1024
@@ -66,7 +67,7 @@ def get_document(index: Index, doc_id: str) -> StoredDocument:
         author=stored.get("author", ""),
         category=stored.get("category", ""),
         url=stored.get("url", ""),
-        body=stored.get("markdown", ""),
+        body=unpack_texts(stored)[0],
         path=stored.get("path", ""),
         extra=dict(stored.get("extra") or {}),
         notes=list(stored.get("notes") or []),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC
 
 from whoosh import columns, fields, formats
@@ -13,7 +14,7 @@ from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last. Gram fields only add recall.
@@ -55,9 +56,7 @@ def build_schema() -> fields.Schema:
         author=fields.STORED(),
         category=fields.STORED(),
         url=fields.STORED(),
-        markdown=fields.STORED(),
-        zh=fields.STORED(),
-        en=fields.STORED(),
+        texts=fields.STORED(),
         extra=fields.STORED(),
         mtime=fields.STORED(),
         size=fields.STORED(),
@@ -95,9 +94,7 @@ def document_fields(doc: Document) -> dict:
         "author": doc.author,
         "category": doc.category,
         "url": doc.url,
-        "markdown": doc.body,
-        "zh": parts.zh,
-        "en": parts.en,
+        "texts": pack_texts(doc.body, parts.zh, parts.en),
         "extra": doc.extra,
         "mtime": doc.mtime,
         "size": doc.size,
@@ -106,3 +103,17 @@ def document_fields(doc: Document) -> dict:
     if date is not None:
         values["date"] = date
     return values
+
+
+def pack_texts(markdown: str, zh: str, en: str) -> bytes:
+    """Compress the texts shown on demand (the body, the two snippet sources) into one value."""
+    return zlib.compress(json.dumps([markdown, zh, en], ensure_ascii=False).encode("utf-8"), 6)
+
+
+def unpack_texts(stored: dict) -> tuple[str, str, str]:
+    """Return (markdown, zh, en) of a stored document."""
+    raw = stored.get("texts")
+    if not raw:
+        return "", "", ""
+    markdown, zh, en = json.loads(zlib.decompress(raw))
+    return markdown, zh, en

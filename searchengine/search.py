@@ -17,7 +17,7 @@ from searchengine.facets import FacetValue
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.index import Index, View
 from searchengine.query import ParsedQuery, parse_query
-from searchengine.schema import WORD_FIELDS
+from searchengine.schema import WORD_FIELDS, unpack_texts
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -242,7 +242,7 @@ def _scores(view: View, q, docnums: list[int]) -> dict[int, float]:
 def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:
     stored = view.searcher.stored_fields(docnum)
     title = stored.get("title", "")
-    zh, en = stored.get("zh", ""), stored.get("en", "")
+    _, zh, en = unpack_texts(stored)
     terms = pq.highlight
     zh_html, zh_n = snippet(zh, terms) if zh else ("", 0)
     en_html, en_n = snippet(en, terms) if en else ("", 0)
