@@ -58,6 +58,25 @@ def fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text)).translate(_ONE_TO_ONE_CASE).lower()
 
 
+class _CharTable(dict):
+    """A str.translate table filled on first use of each character."""
+
+    def __init__(self, convert):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = self.convert(chr(code))
+        return value
+
+
+_NFKC_CHAR = _CharTable(lambda ch: unicodedata.normalize("NFKC", ch))
+_T2S_CHAR = _CharTable(lambda ch: _convert_char(ch) if HAN_RE.match(ch) else ch)
+_COMBINING = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]"
+)
+
+
 def fold_chars(text: str) -> str:
     """Fold like ``fold`` but convert each Han character on its own, out of context.
 
@@ -66,9 +85,29 @@ def fold_chars(text: str) -> str:
     findable. It has the same length as ``fold(text)``.
     """
     normal = unicodedata.normalize("NFKC", text)
-    if not HAN_RE.search(normal):
-        return normal.translate(_ONE_TO_ONE_CASE).lower()
-    return "".join(_convert_char(c) for c in normal).translate(_ONE_TO_ONE_CASE).lower()
+    return normal.translate(_T2S_CHAR).translate(_ONE_TO_ONE_CASE).lower()
+
+
+def _normalize_with_map(text: str) -> tuple[str, list[int]]:
+    if unicodedata.is_normalized("NFKC", text):
+        return text, list(range(len(text)))
+    if not _COMBINING.search(text):
+        normal = text.translate(_NFKC_CHAR)
+        if len(normal) == len(text):  # every character became one character
+            return normal, list(range(len(text)))
+    parts: list[str] = []
+    offsets: list[int] = []
+    start = 0
+    # Normalise each base character together with the combining marks after it,
+    # so decomposed accents compose exactly as fold() composes them.
+    for i in range(1, len(text) + 1):
+        if i < len(text) and unicodedata.combining(text[i]):
+            continue
+        n = unicodedata.normalize("NFKC", text[start:i])
+        parts.append(n)
+        offsets.extend([start] * len(n))
+        start = i
+    return "".join(parts), offsets
 
 
 def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
@@ -76,23 +115,8 @@ def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
 
     With ``by_char``, Han characters are converted one by one (see ``fold_chars``).
     """
-    if unicodedata.is_normalized("NFKC", text):
-        normal, offsets = text, list(range(len(text)))
-    else:
-        parts: list[str] = []
-        offsets = []
-        start = 0
-        # Normalise each base character together with the combining marks after it,
-        # so decomposed accents compose exactly as fold() composes them.
-        for i in range(1, len(text) + 1):
-            if i < len(text) and unicodedata.combining(text[i]):
-                continue
-            n = unicodedata.normalize("NFKC", text[start:i])
-            parts.append(n)
-            offsets.extend([start] * len(n))
-            start = i
-        normal = "".join(parts)
-    converted = "".join(_convert_char(c) for c in normal) if by_char else to_simplified(normal)
+    normal, offsets = _normalize_with_map(text)
+    converted = normal.translate(_T2S_CHAR) if by_char else to_simplified(normal)
     folded = converted.translate(_ONE_TO_ONE_CASE)
     lowered = folded.lower()
     if len(lowered) != len(folded):  # a handful of letters lower to two

@@ -28,7 +28,8 @@ _QUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # Section labels every digest repeats: noise for search, clutter in snippets.
 _LABEL = re.compile(
-    r"^[ \t]*(?:摘要|要点|要點|重点|Summary|Key Points|Original title)[ \t]*[:：][ \t]*", re.M | re.I
+    r"^[ \t]*(?:摘要|要点|要點|重点|Summary|Key Points|Original title)[ \t]*[:：][ \t]*",
+    re.M | re.I,
 )
 _LATIN = re.compile(r"[A-Za-z]")
 
