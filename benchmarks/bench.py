@@ -140,7 +140,7 @@ def stats(v: list[float]) -> dict:
 
 
 def timed_mix(mix: dict, repeat: int, run) -> tuple[dict, list[dict]]:
-    """Warm up, then time each query `repeat` times cold and warm, interleaved.
+    """Warm up, then time each query `repeat` times warm and cold, interleaved.
 
     Cold requests are made unique with trailing spaces, so no answer cache can serve
     them; warm ones repeat the warm-up's exact request. Totals are checked to match.
@@ -148,7 +148,7 @@ def timed_mix(mix: dict, repeat: int, run) -> tuple[dict, list[dict]]:
     items = [(cat, p) for cat, ps in mix.items() for p in ps]
     seen = [{"category": cat, "params": p, **run(p)} for cat, p in items]
     out: dict = {"answer_mismatches": 0}
-    for mode in ("cold", "warm"):
+    for mode in ("warm", "cold"):  # warm first: the cold requests may evict the cache
         samples: dict[str, list[float]] = {cat: [] for cat in mix}
         for k in range(1, repeat + 1):
             for (cat, p), first in zip(items, seen, strict=True):

@@ -73,7 +73,7 @@ def update(
             report.generation = gen.name
             return report
         ix = whoosh_index.open_dir(str(gen))
-        writer = ix.writer()
+        writer = ix.writer(compound=False)
         try:
             for did in deleted:
                 writer.delete_by_term("id", did)
