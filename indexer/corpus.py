@@ -29,9 +29,17 @@ def iter_files(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
+def relative(path: Path, root: Path) -> str:
+    """The path below the corpus root, '/'-separated (string work: updates call it a lot)."""
+    text, base = str(path), str(root).rstrip(os.sep) + os.sep
+    if text.startswith(base):
+        return text[len(base) :].replace(os.sep, "/")
+    return path.relative_to(root).as_posix()
+
+
 def doc_id(path: Path, root: Path) -> str:
     """Name a document by its path below the corpus root, without the extension."""
-    rel = path.relative_to(root).as_posix()
+    rel = relative(path, root)
     for suffix in SUFFIXES:
         if rel.lower().endswith(suffix):
             return rel[: -len(suffix)]

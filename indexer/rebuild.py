@@ -25,7 +25,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer.corpus import doc_id, iter_files
+from indexer.corpus import doc_id, iter_files, relative
 from indexer.parsing import Skipped, parse_file
 from indexer.report import Report
 from searchengine.analysis import SEGMENTER, use_user_dict
@@ -143,8 +143,8 @@ def unique_ids(files: list[Path], corpus: Path, report: Report) -> list[Path]:
     for path in files:
         did = doc_id(path, corpus)
         if did in seen:
-            rel = path.relative_to(corpus).as_posix()
-            report.skipped.append((rel, f"same id as {seen[did].relative_to(corpus).as_posix()}"))
+            rel = relative(path, corpus)
+            report.skipped.append((rel, f"same id as {relative(seen[did], corpus)}"))
             continue
         seen[did] = path
         kept.append(path)

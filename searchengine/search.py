@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 
 from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TopCollector
 
 from searchengine import analysis
 from searchengine.errors import InvalidParameter
@@ -121,18 +122,29 @@ def _parse(q: str) -> ParsedQuery:
     return parse_query(q)
 
 
-def _filters(req: SearchRequest, *, tags=True, authors=True, dates=True) -> list[wq.Query]:
-    out: list[wq.Query] = []
-    if tags:
-        out += [wq.Term("tag", analysis.facet_key(t)) for t in req.tags if analysis.facet_key(t)]
+def _filters(req: SearchRequest, *, authors: bool = True) -> list[wq.Query]:
+    """Tag and author filters as queries; dates are filtered in memory (see _within)."""
+    out: list[wq.Query] = [
+        wq.Term("tag", analysis.facet_key(t)) for t in req.tags if analysis.facet_key(t)
+    ]
     if authors and req.authors:
         keys = [analysis.facet_key(a) for a in req.authors]
         out.append(wq.Or([wq.Term("author_key", k) for k in keys]))
-    if dates and (req.date_from or req.date_to):
-        start = datetime.combine(req.date_from, dtime.min) if req.date_from else None
-        end = datetime.combine(req.date_to, dtime.max) if req.date_to else None
-        out.append(wq.DateRange("date", start, end))
     return out
+
+
+def _within(view: View, docs, req: SearchRequest):
+    """Keep the documents dated from/to (inclusive): faster than a DateRange query."""
+    if not (req.date_from or req.date_to):
+        return docs
+    lo = _stamp(req.date_from, dtime.min) if req.date_from else float("-inf")
+    hi = _stamp(req.date_to, dtime.max) if req.date_to else float("inf")
+    stamps = view.facets.doc_ts
+    return {d for d in docs if (t := stamps[d]) is not None and lo <= t <= hi}
+
+
+def _stamp(day: date, at: dtime) -> float:
+    return datetime.combine(day, at).replace(tzinfo=UTC).timestamp()
 
 
 def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> frozenset[int] | set[int]:
@@ -141,6 +153,48 @@ def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> frozenset[
         return view.facets.live
     combined = parts[0] if len(parts) == 1 else wq.And(parts)
     return set(view.searcher.docs_for_query(combined))
+
+
+class _TopAndAll(TopCollector):
+    """Collect the best hits and, in the same pass, every matching document."""
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.matched: set[int] = set()
+
+    def _collect(self, global_docnum, score):
+        self.matched.add(global_docnum)
+        return super()._collect(global_docnum, score)
+
+    def all_ids(self):
+        return self.matched
+
+
+def _match(view: View, req: SearchRequest, q, near, *, authors: bool = True, dates: bool = True):
+    """Find every matching document; when ranking by relevance, rank in the same pass."""
+    filters = _filters(req, authors=authors)
+    dated = dates and (req.date_from or req.date_to)
+    if q is None or req.sort != "relevance":
+        docs = _docs(view, q, filters)
+        return (_within(view, docs, req) if dated else docs), None
+    allow = None
+    if dated:
+        allow = _within(view, _docs(view, None, filters), req)
+    elif filters:
+        allow = filters[0] if len(filters) == 1 else wq.And(filters)
+    limit = max(50, req.page * req.per_page)
+    collector = _TopAndAll(limit=limit, usequality=False)
+    ranking = q if near is None else wq.AndMaybe(q, near)
+    view.searcher.search_with_collector(ranking, _filtered(view, collector, allow))
+    return collector.matched, _rerank(view, collector.results())
+
+
+def _filtered(view: View, collector, allow):
+    if allow is None:
+        return collector
+    if isinstance(allow, wq.Query):
+        allow = set(view.searcher.docs_for_query(allow))
+    return FilterCollector(collector, allow=allow)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -157,16 +211,15 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
             view.cache.move_to_end(req)
             took = round((time.perf_counter() - started) * 1000, 2)
             return replace(cached, took_ms=took)
-        filters = _filters(req)
         active = pq.query
-        docs = _docs(view, active, filters)
+        docs, ranked = _match(view, req, active, pq.near)
         relaxed = False
         if not docs and pq.relaxed is not None:
-            relaxed_docs = _docs(view, pq.relaxed, filters)
+            relaxed_docs, relaxed_ranked = _match(view, req, pq.relaxed, pq.near)
             if relaxed_docs:
-                docs, active, relaxed = relaxed_docs, pq.relaxed, True
+                docs, ranked, active, relaxed = relaxed_docs, relaxed_ranked, pq.relaxed, True
         facets = _facets(view, req, active, docs)
-        page = _page(view, req, active, docs, pq.near)
+        page = _page(view, req, active, docs, ranked)
         results = [_hit(view, docnum, score, pq) for docnum, score in page]
         suggestion = _suggest(view, pq, req.q)
         took = round((time.perf_counter() - started) * 1000, 2)
@@ -184,10 +237,11 @@ def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list
     if q is None and not (req.tags or req.authors or req.date_from or req.date_to):
         return table.everything()
     author_docs = date_docs = docs
+    plain = replace(req, sort="newest")  # a match set without ranking
     if req.disjunctive and req.authors:
-        author_docs = _docs(view, q, _filters(req, authors=False))
+        author_docs = _match(view, plain, q, None, authors=False)[0]
     if req.disjunctive and (req.date_from or req.date_to):
-        date_docs = _docs(view, q, _filters(req, dates=False))
+        date_docs = _match(view, plain, q, None, dates=False)[0]
     return {
         "tags": table.tags(docs),
         "author": table.authors(author_docs),
@@ -195,7 +249,7 @@ def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list
     }
 
 
-def _page(view: View, req: SearchRequest, q, docs, near=None) -> list[tuple[int, float]]:
+def _page(view: View, req: SearchRequest, q, docs, ranked) -> list[tuple[int, float]]:
     offset = (req.page - 1) * req.per_page
     if offset >= len(docs):
         return []
@@ -213,14 +267,11 @@ def _page(view: View, req: SearchRequest, q, docs, near=None) -> list[tuple[int,
                 seen += 1
         scores = _scores(view, q, picked) if q is not None else {}
         return [(d, scores.get(d, 0.0)) for d in picked]
-    ranked = _ranked(view, q if near is None else wq.AndMaybe(q, near), docs, offset + req.per_page)
     return ranked[offset : offset + req.per_page]
 
 
-def _ranked(view: View, q, docs: set[int], limit: int) -> list[tuple[int, float]]:
-    """Rank by BM25F, then nudge by recency within a small margin."""
-    pool = max(limit, 50)
-    hits = view.searcher.search(q, filter=docs, limit=pool)
+def _rerank(view: View, hits) -> list[tuple[int, float]]:
+    """Keep BM25F's order but nudge by recency within a small margin."""
     lo, hi = view.facets.ts_range
     span = (hi - lo) or 1.0
     rescored = []
