@@ -45,6 +45,7 @@ from searchengine.folding import HAN, fold, fold_with_map
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.query import parse_query
 from searchengine.search import _docs
+from searchengine.schema import unpack_texts
 from searchengine.text import split_parts
 
 HERE = Path(__file__).resolve().parent
@@ -88,7 +89,7 @@ def link_corpus(root: Path, rels: list[str], dest: Path) -> Path:
 
 def visible(doc: dict) -> str:
     """Return what the engine indexes for a document (stored fields), one field per line."""
-    body = split_parts(doc.get("markdown") or doc.get("body") or "").all
+    body = split_parts(unpack_texts(doc)[0] or doc.get("body") or "").all
     return "\n".join([doc["title"], doc.get("description", ""), " ".join(doc["tags"] or []), body])
 
 
