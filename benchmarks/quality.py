@@ -44,8 +44,8 @@ from searchengine.analysis import SEGMENTER
 from searchengine.folding import HAN, fold, fold_with_map
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.query import parse_query
-from searchengine.search import _docs
 from searchengine.schema import unpack_texts
+from searchengine.search import _docs
 from searchengine.text import split_parts
 
 HERE = Path(__file__).resolve().parent
