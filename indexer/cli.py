@@ -51,6 +51,13 @@ def _waiting() -> None:
     click.echo("Another indexer is writing to this index; waiting for it to finish…", err=True)
 
 
+def _os_error(exc: OSError) -> None:
+    """Say which file the system refused and why, without a traceback."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    click.echo(f"error: cannot use the index folder{where}: {exc.strerror or exc}", err=True)
+    sys.exit(2)
+
+
 def _finish(report, strict: bool, as_json: bool) -> None:
     for path, reason in report.skipped:
         click.echo(f"skipped: {path}: {reason}", err=True)
@@ -101,6 +108,8 @@ def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
     except SearchEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        _os_error(exc)
     _finish(report, strict, as_json)
 
 
@@ -124,6 +133,8 @@ def update(corpus, index, strict, as_json) -> None:
     except SearchEngineError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        _os_error(exc)
     _finish(report, strict, as_json)
 
 

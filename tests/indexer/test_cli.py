@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +247,27 @@ def test_query_without_an_index(tmp_path):
     proc = run("query", "降息", "--index", "ix", cwd=tmp_path, module="searchengine")
     assert proc.returncode != 0
     assert "indexer rebuild" in proc.stderr
+
+
+def test_an_index_path_that_is_a_file_is_a_clear_error(tmp_path):
+    not_a_folder = tmp_path / "index"
+    not_a_folder.write_text("I am a file", encoding="utf-8")
+    corpus = Path(__file__).resolve().parents[2] / "indexer" / "sample_corpus"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "indexer",
+            "rebuild",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(not_a_folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "error: cannot use the index folder" in result.stderr
+    assert "Traceback" not in result.stderr
