@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from searchengine.errors import InvalidQuery
@@ -296,3 +298,46 @@ def test_too_deep_nesting_is_refused(close):
 
 def test_limits_are_what_the_page_says():
     assert (MAX_QUERY_CHARS, MAX_TERMS, MAX_DEPTH) == (1000, 64, 8)
+
+
+_SOUP = st.lists(
+    st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(
+            [
+                '"',
+                "(",
+                ")",
+                "OR",
+                "NOT",
+                "AND",
+                "-",
+                "*",
+                "|",
+                "title:",
+                "tag:",
+                "author:",
+                ":",
+                "\x00",
+                "美联储",
+                "立法會",
+                "rate",
+                "ＡＩ",
+                " ",
+                "\t",
+            ]
+        ),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=1000, derandomize=True, database=None)
+@given(text=st.one_of(st.text(max_size=1200), _SOUP))
+def test_the_parser_answers_any_text_with_a_query_or_a_clear_refusal(text):
+    try:
+        parsed = parse_query(text)
+    except InvalidQuery as exc:
+        assert str(exc)  # a message a person can read
+        return
+    assert parsed.query is None or isinstance(parsed.query, wq.Query)
