@@ -51,10 +51,15 @@ def _waiting() -> None:
     click.echo("Another indexer is writing to this index; waiting for it to finish…", err=True)
 
 
-def _os_error(exc: OSError) -> None:
-    """Say which file the system refused and why, without a traceback."""
-    where = f" ({exc.filename})" if exc.filename else ""
-    click.echo(f"error: cannot use the index folder{where}: {exc.strerror or exc}", err=True)
+def _run(job):
+    """Run an indexing job; a known failure becomes one line on stderr and exit code 2."""
+    try:
+        return job()
+    except SearchEngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        click.echo(f"error: cannot use the index folder{where}: {exc.strerror or exc}", err=True)
     sys.exit(2)
 
 
@@ -103,14 +108,13 @@ def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
     from indexer.rebuild import rebuild as run
 
     settings = Settings.resolve(corpus, index, user_dict)
-    try:
-        report = run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
-    except SearchEngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        _os_error(exc)
-    _finish(report, strict, as_json)
+    _finish(
+        _run(
+            lambda: run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
+        ),
+        strict,
+        as_json,
+    )
 
 
 @main.command()
@@ -128,14 +132,7 @@ def update(corpus, index, strict, as_json) -> None:
     from indexer.update import update as run
 
     settings = Settings.resolve(None, index)
-    try:
-        report = run(settings, corpus=corpus, on_wait=_waiting)
-    except SearchEngineError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        _os_error(exc)
-    _finish(report, strict, as_json)
+    _finish(_run(lambda: run(settings, corpus=corpus, on_wait=_waiting)), strict, as_json)
 
 
 @main.command()
