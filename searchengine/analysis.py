@@ -285,11 +285,6 @@ class SpellTokenizer(Tokenizer):
             yield t
 
 
-def spell_words(folded: str) -> list[str]:
-    """List the plain English words of already folded text."""
-    return _SPELL_RE.findall(folded)
-
-
 def facet_key(value: str) -> str:
     """Fold a tag or author so that AI, ai and ＡＩ, 立法會 and 立法会 are one facet."""
     return " ".join(fold(str(value)).split())

@@ -8,7 +8,6 @@ from datetime import UTC
 from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
 from searchengine.schema import unpack_texts
-from searchengine.text import Parts, split_parts
 
 MAX_ID_CHARS = 1024
 
@@ -29,10 +28,6 @@ class StoredDocument:
     path: str
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def parts(self) -> Parts:
-        return split_parts(self.body)
 
     def to_dict(self) -> dict:
         return {

@@ -136,8 +136,3 @@ def source_end(offsets: list[int], last: int, text_len: int) -> int:
 def has_cjk(text: str) -> bool:
     """Tell whether text holds any character of a script written without spaces."""
     return CJK_RUN_RE.search(text) is not None
-
-
-def has_han(text: str) -> bool:
-    """Tell whether text holds a Han character (Chinese)."""
-    return HAN_RE.search(text) is not None

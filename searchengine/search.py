@@ -346,8 +346,3 @@ def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
             fixed = re.sub(rf"\b{re.escape(word)}\b", options[0], fixed)
             changed = True
     return fixed if changed else None
-
-
-def request_for_page(req: SearchRequest, page: int) -> SearchRequest:
-    """Copy a request onto another page (for pagination links)."""
-    return replace(req, page=page)
