@@ -177,24 +177,15 @@ def _match(view: View, req: SearchRequest, q, near, *, authors: bool = True, dat
     if q is None or req.sort != "relevance":
         docs = _docs(view, q, filters)
         return (_within(view, docs, req) if dated else docs), None
-    allow = None
-    if dated:
-        allow = _within(view, _docs(view, None, filters), req)
-    elif filters:
-        allow = filters[0] if len(filters) == 1 else wq.And(filters)
     limit = max(50, req.page * req.per_page)
     collector = _TopAndAll(limit=limit, usequality=False)
+    outer = collector
+    if filters or dated:
+        allow = _docs(view, None, filters)
+        outer = FilterCollector(collector, allow=_within(view, allow, req) if dated else allow)
     ranking = q if near is None else wq.AndMaybe(q, near)
-    view.searcher.search_with_collector(ranking, _filtered(view, collector, allow))
+    view.searcher.search_with_collector(ranking, outer)
     return collector.matched, _rerank(view, collector.results())
-
-
-def _filtered(view: View, collector, allow):
-    if allow is None:
-        return collector
-    if isinstance(allow, wq.Query):
-        allow = set(view.searcher.docs_for_query(allow))
-    return FilterCollector(collector, allow=allow)
 
 
 def _iso(value: datetime | None) -> str | None:
