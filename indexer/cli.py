@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from searchengine.config import ENV_CORPUS, ENV_INDEX, ENV_USER_DICT, Settings
+from searchengine.config import (
+    ENV_CORPUS,
+    ENV_INDEX,
+    ENV_MAX_FILE_SIZE,
+    ENV_USER_DICT,
+    Settings,
+    parse_size,
+)
 from searchengine.errors import SearchEngineError
 from searchengine.store import IndexMeta, IndexStore
 
@@ -34,6 +44,73 @@ dict_option = click.option(
 )
 
 
+class _Size(click.ParamType):
+    """A byte count such as 16MB, 500KB or 1048576."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            size = parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if size < 1:
+            self.fail("must be at least 1 byte", param, ctx)
+        return size
+
+
+max_size_option = click.option(
+    "--max-file-size",
+    type=_Size(),
+    envvar=ENV_MAX_FILE_SIZE,
+    default=None,
+    help=f"Skip files larger than this, e.g. 500KB or 64MB [env {ENV_MAX_FILE_SIZE}; "
+    "default: 16MB].",
+)
+
+
+def _use_max_file_size(size: int | None) -> None:
+    """Hand the limit to parse_file here and in the worker processes, which inherit it."""
+    if size is not None:
+        os.environ[ENV_MAX_FILE_SIZE] = str(size)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal arrived: unwind like Ctrl-C so a half-built index is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_signals_unwind() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception so cleanup runs; restore handlers after.
+
+    Forked worker processes inherit the handler: there it restores the default action
+    and re-sends the signal, so a worker simply dies when its pool is terminated.
+    """
+    main_pid = os.getpid()
+    signums = [signal.SIGTERM, signal.SIGHUP]
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        for s in [*signums, signal.SIGINT]:
+            signal.signal(s, signal.SIG_IGN)  # let the cleanup finish
+        raise Interrupted(signum)
+
+    previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    previous.update((s, signal.signal(s, handler)) for s in signums)
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
 def _progress_factory():
     """Show a progress bar with documents per second on a terminal only."""
     if not sys.stderr.isatty():
@@ -54,7 +131,13 @@ def _waiting() -> None:
 def _run(job):
     """Run an indexing job; a known failure becomes one line on stderr and exit code 2."""
     try:
-        return job()
+        with _stop_signals_unwind():
+            return job()
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name
+        click.echo(f"interrupted by {name}: the live index keeps its last complete state", err=True)
+        sys.exit(128 + signum)
     except SearchEngineError as exc:
         click.echo(f"error: {exc}", err=True)
     except OSError as exc:
@@ -96,9 +179,10 @@ def main() -> None:
     default=None,
     help="Worker processes for parsing and segmentation [default: CPU count].",
 )
+@max_size_option
 @click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
+def rebuild(corpus, index, user_dict, jobs, max_file_size, strict, as_json) -> None:
     """Rebuild the whole index, then switch to it atomically.
 
     Readers keep using the old index until the new one is complete.
@@ -108,6 +192,7 @@ def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
     from indexer.rebuild import rebuild as run
 
     settings = Settings.resolve(corpus, index, user_dict)
+    _use_max_file_size(max_file_size)
     _finish(
         _run(
             lambda: run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
@@ -120,9 +205,10 @@ def rebuild(corpus, index, user_dict, jobs, strict, as_json) -> None:
 @main.command()
 @corpus_option
 @index_option
+@max_size_option
 @click.option("--strict", is_flag=True, help="Exit non-zero when any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def update(corpus, index, strict, as_json) -> None:
+def update(corpus, index, max_file_size, strict, as_json) -> None:
     """Re-index new and changed files and drop deleted ones.
 
     Uses the corpus the index was built from unless --corpus is given.
@@ -132,6 +218,7 @@ def update(corpus, index, strict, as_json) -> None:
     from indexer.update import update as run
 
     settings = Settings.resolve(None, index)
+    _use_max_file_size(max_file_size)
     _finish(_run(lambda: run(settings, corpus=corpus, on_wait=_waiting)), strict, as_json)
 
 
@@ -143,7 +230,7 @@ def status(index, as_json) -> None:
 
     Example: indexer status --json
     """
-    from searchengine.analysis import user_dict_hash
+    from searchengine.dictionary import dictionary_change
 
     store = IndexStore(Settings.resolve(None, index).index)
     gen = store.current()
@@ -155,7 +242,7 @@ def status(index, as_json) -> None:
             click.echo(f"error: {msg}", err=True)
         sys.exit(1)
     meta = IndexMeta.load(gen)
-    changed = bool(meta.user_dict) and user_dict_hash(meta.user_dict) != meta.user_dict_hash
+    change = dictionary_change(meta)
     info = {
         "status": "ok",
         "documents": meta.documents,
@@ -169,18 +256,21 @@ def status(index, as_json) -> None:
         "schema_version": meta.schema_version,
         "segmenter": meta.segmenter,
         "user_dict": meta.user_dict,
-        "user_dict_changed": changed,
+        "user_dict_changed": change is not None,
+        "rebuild_due": change,
     }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     width = max(len(k) for k in info)
     for key, value in info.items():
+        if key == "rebuild_due":
+            continue  # said in a sentence below
         if key == "size_bytes":
             key, value = "size", f"{value / 1e6:.1f} MB"
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
-    if changed:
-        click.echo("The user dictionary changed since this index was built: run indexer rebuild.")
+    if change:
+        click.echo(f"Rebuild due: {change}. Run: indexer rebuild")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,9 +29,10 @@ from indexer.corpus import doc_id, iter_files, relative
 from indexer.parsing import Skipped, parse_file
 from indexer.report import Report
 from searchengine.analysis import SEGMENTER, use_user_dict
+from searchengine.chars import CharIndexWriter
 from searchengine.config import Settings
 from searchengine.errors import SearchEngineError
-from searchengine.schema import SCHEMA_VERSION, build_schema, document_fields
+from searchengine.schema import SCHEMA_VERSION, build_schema, char_text_of_fields, document_fields
 from searchengine.schema import codec as schema_codec
 from searchengine.store import IndexMeta, IndexStore, forget_inherited_locks, now_iso
 
@@ -85,8 +86,13 @@ def _tick() -> None:
             _COUNTER.value += 1
 
 
-def write_documents(writer, paths: list[Path], root: Path, batch: Batch) -> None:
-    """Parse, analyze and add each file; a file that fails is skipped with its reason."""
+def write_documents(
+    writer, paths: list[Path], root: Path, batch: Batch, chars: CharIndexWriter | None = None
+) -> None:
+    """Parse, analyze and add each file; a file that fails is skipped with its reason.
+
+    With ``chars``, each added document's CJK text goes to the segment's character index.
+    """
     for path in paths:
         doc = parse_file(path, root)
         if isinstance(doc, Skipped):
@@ -98,6 +104,8 @@ def write_documents(writer, paths: list[Path], root: Path, batch: Batch) -> None
                 batch.skipped.append((doc.path, f"could not be analyzed ({type(exc).__name__})"))
             else:
                 writer.add_document(**values)
+                if chars is not None:
+                    chars.add(char_text_of_fields(values))
                 batch.manifest[doc.id] = [doc.path, doc.mtime, doc.size]
                 batch.notes.extend((doc.path, n) for n in doc.notes)
         _tick()
@@ -114,13 +122,15 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
         ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False, codec=schema_codec()
     )
     batch = Batch()
+    chars = CharIndexWriter()
     try:
-        write_documents(writer, [Path(p) for p in paths], Path(root), batch)
+        write_documents(writer, [Path(p) for p in paths], Path(root), batch, chars)
     except BaseException:
         writer.cancel()
         raise
     if batch.manifest:
         batch.segment = writer._finalize_segment()
+        chars.write(index_dir, batch.segment.segment_id())
     else:
         writer.cancel()
     return batch

@@ -18,6 +18,7 @@ from indexer.rebuild import (
     write_documents,
 )
 from indexer.report import Report
+from searchengine import chars
 from searchengine.analysis import use_user_dict
 from searchengine.config import Settings
 from searchengine.schema import SCHEMA_VERSION
@@ -97,6 +98,7 @@ def update(
         except BaseException:
             writer.cancel()
             raise
+        chars.missing_segments(gen, ix)
         ix.close()
         save_manifest(gen, manifest)
         meta.documents = len(manifest)

@@ -12,10 +12,8 @@ Positions count words, not characters, so phrase queries work; character
 offsets (``chars=True``) point into the original, unfolded text.
 
 Jieba's choice of words depends on the surrounding text, so a word can hide
-inside a longer one (简单 inside 安装简单). The gram analyzer indexes every pair
-of adjacent characters of such scripts (and each run's last character), which
-lets a query find any run of Han (or Hangul, kana, Thai) characters as a
-substring: a chain of overlapping pairs at consecutive positions.
+inside a longer one (简单 inside 安装简单): ``chars.py`` finds such runs as
+written, beside these word terms.
 
 Whoosh pickles these objects into the index: keep this module's path and class
 names stable and bump ``schema.SCHEMA_VERSION`` when their output changes.
@@ -28,23 +26,19 @@ import hashlib
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
 
-from searchengine.folding import CJK, HAN_RE, fold, fold_chars, fold_with_map, source_end
-
-GAP = None  # a break between runs: the next gram skips a position
-END = "_"  # "港_" marks a run's last character, so one-character queries find it
-
+from searchengine.folding import CJK, HAN_RE, fold, fold_with_map, source_end
 
 _TOKEN_RE = re.compile(
     rf"(?P<cjk>[{CJK}]+)"
     rf"|(?P<num>\d+(?:[.,]\d+)*%?)"
     rf"|(?P<word>[^\W\d_{CJK}](?:[^\W_{CJK}]|[&'’](?=[^\W\d_{CJK}]))*)"
 )
-_CJK_RUN_RE = re.compile(f"[{CJK}]+")
 _SPELL_RE = re.compile(r"[a-z]{3,}")
 
 
@@ -114,21 +108,6 @@ def user_dict_hash(path: str | os.PathLike | None) -> str | None:
 # --- Tokenizers ---------------------------------------------------------------
 
 
-def _emit(value, t: Token, positions: bool, start_pos: int) -> Iterator[Token]:
-    pos = start_pos
-    for text in value:
-        if text is GAP:
-            pos += 1
-            continue
-        t.text = text
-        t.boost = 1.0
-        t.stopped = False
-        if positions:
-            t.pos = pos
-        pos += 1
-        yield t
-
-
 class BilingualTokenizer(Tokenizer):
     """Split folded text into Han words (via jieba), Latin words and numbers.
 
@@ -154,6 +133,7 @@ class BilingualTokenizer(Tokenizer):
             text, offsets = fold_with_map(value)
         else:
             text, offsets = fold(value), None
+        plurals = _acronym_plurals(value)
         pos = start_pos
         for m in _TOKEN_RE.finditer(text):
             kind = m.lastgroup
@@ -166,6 +146,8 @@ class BilingualTokenizer(Tokenizer):
                 end = m.end()
                 if word.endswith("'s") and len(word) > 2:  # China's -> china
                     word, end = word[:-2], end - 2
+                elif word in plurals:  # GPUs -> gpu: the stemmer leaves "gpus" alone
+                    word = word[:-1]
                 pieces = [(word, m.start(), end)]
             for word, s, e in pieces:
                 t.text = word
@@ -182,6 +164,21 @@ class BilingualTokenizer(Tokenizer):
                 yield t
 
 
+_ACRONYM_PLURAL = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*[A-Z])s(?![A-Za-z0-9])")
+
+
+def _acronym_plurals(value: str) -> frozenset[str]:
+    """Folded plurals of capitalised acronyms in the text (GPUs, LLMs, APIs).
+
+    >>> sorted(_acronym_plurals("GPUs and LLMs, not Bus"))
+    ['gpus', 'llms']
+    """
+    if "s" not in value:
+        return frozenset()
+    value = unicodedata.normalize("NFKC", value)  # ＧＰＵs too
+    return frozenset(m.group(1).lower() + "s" for m in _ACRONYM_PLURAL.finditer(value))
+
+
 def _han_words(run: str, base: int) -> list[tuple[str, int, int]]:
     """Segment a run of CJK text; non-Han characters in it stay as one token."""
     out = []
@@ -194,59 +191,6 @@ def _han_words(run: str, base: int) -> list[tuple[str, int, int]]:
         for word in SEGMENTER.cut(chunk.group()):
             out.append((word, offset, offset + len(word)))
             offset += len(word)
-    return out
-
-
-class CJKGramTokenizer(Tokenizer):
-    """Emit the character pairs of every CJK run, one position per character.
-
-    >>> [t.text for t in CJKGramTokenizer(2)("安裝簡單 ok 好")]
-    ['安装', '装简', '简单', '单_', '好_']
-    """
-
-    def __init__(self, size: int = 2):
-        self.size = size
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.size == self.size
-
-    def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs):
-        t = Token(positions, chars, mode=mode, **kwargs)
-        yield from _emit(all_grams(value, self.size), t, positions, start_pos)
-
-
-def grams(folded: str, size: int = 2) -> list[str | None]:
-    """List the character pairs of each CJK run of folded text, then its last character
-    with END, and a GAP between runs.
-
-    >>> grams("香港 好")
-    ['香港', '港_', None, '好_']
-    """
-    out: list[str | None] = []
-    for m in _CJK_RUN_RE.finditer(folded):
-        run = m.group()
-        if out:
-            out.append(GAP)
-        out.extend(run[i : i + size] for i in range(len(run) - size + 1))
-        out.append(run[-1] + END)
-    return out
-
-
-def all_grams(text: str, size: int = 2) -> list[str | None]:
-    """Grams of the folded text, plus those of runs that fold otherwise character by character.
-
-    >>> all_grams("瞭解")
-    ['了解', '解_', None, '瞭解', '解_']
-    """
-    folded = fold(text)
-    out = grams(folded, size)
-    if HAN_RE.search(folded):
-        by_char = fold_chars(text)
-        if by_char != folded:
-            for m in _CJK_RUN_RE.finditer(by_char):
-                if by_char[m.start() : m.end()] != folded[m.start() : m.end()]:
-                    out.append(GAP)
-                    out.extend(grams(m.group(), size))
     return out
 
 
@@ -348,11 +292,6 @@ def _stem(word: str) -> str:
 def word_analyzer():
     """Analyze prose in any mix of Chinese, English and other scripts into words."""
     return BilingualTokenizer() | EnglishStopFilter() | LatinStemFilter()
-
-
-def bigram_analyzer():
-    """Index every pair of adjacent CJK characters for substring matching."""
-    return CJKGramTokenizer(2)
 
 
 def key_analyzer():

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 ENV_CORPUS = "DIGEST_CORPUS"
 ENV_INDEX = "DIGEST_INDEX"
 ENV_USER_DICT = "DIGEST_USER_DICT"
+ENV_MAX_FILE_SIZE = "DIGEST_MAX_FILE_SIZE"
+
+# Larger files are skipped unread: a digest is a few KB, so 16 MB is an accident
+# (a log, a dump) rather than a document.
+DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", re.I)
 
 # The sample corpus ships inside the indexer package; found by path so that the
 # library does not import the indexer.
@@ -39,3 +47,28 @@ class Settings:
         if not ud and (corpus_path / USER_DICT_NAME).is_file():
             ud = corpus_path / USER_DICT_NAME
         return cls(corpus_path, index_path, Path(ud) if ud else None)
+
+
+def parse_size(text: str | int) -> int:
+    """Read a byte count written as `16MB`, `500KB`, `1.5 GiB` or plain bytes (K = 1024).
+
+    >>> parse_size("16MB"), parse_size("500kb"), parse_size("1024")
+    (16777216, 512000, 1024)
+    """
+    if isinstance(text, int):
+        return text
+    match = _SIZE.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (write e.g. 16MB, 500KB or a number of bytes)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def max_file_size() -> int:
+    """The size above which a corpus file is skipped: $DIGEST_MAX_FILE_SIZE, else 16 MB."""
+    raw = os.environ.get(ENV_MAX_FILE_SIZE)
+    if raw:
+        try:
+            return parse_size(raw)
+        except ValueError:
+            pass  # the CLI reports a bad value; the library keeps the default
+    return DEFAULT_MAX_FILE_SIZE

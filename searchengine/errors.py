@@ -47,3 +47,9 @@ class DocumentNotFound(SearchEngineError):
     """No document has that id."""
 
     code = "not_found"
+
+
+class QueryTooCostly(InvalidQuery):
+    """The query would take longer than a search may take."""
+
+    code = "query_too_costly"

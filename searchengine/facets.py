@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 MAX_VALUES = {"tags": 100, "author": 100, "date": 1000}
 
@@ -36,6 +37,7 @@ class FacetTable:
         self.doc_author: list[int] = [-1] * size
         self.doc_month: list[str | None] = [None] * size
         self.doc_ts: list[float | None] = [None] * size
+        self.doc_id: list[str] = [""] * size
         self.tag_keys: list[str] = []
         self.author_keys: list[str] = []
         tag_ids: dict[str, int] = {}
@@ -49,6 +51,7 @@ class FacetTable:
             if not raw:
                 continue
             data = json.loads(raw)
+            self.doc_id[docnum] = data.get("i", "")
             ids = []
             for key, display in data.get("t") or []:
                 if key not in tag_ids:
@@ -70,51 +73,77 @@ class FacetTable:
             self.doc_ts[docnum] = data.get("ts")
         self.tag_display = [tag_forms[k].most_common(1)[0][0] for k in self.tag_keys]
         self.author_display = [author_forms[k].most_common(1)[0][0] for k in self.author_keys]
-        dated = sorted((d for d in live if self.doc_ts[d] is not None), key=self._ts_key)
-        undated = sorted(d for d in live if self.doc_ts[d] is None)
-        self.oldest_first = dated + undated
-        self.newest_first = dated[::-1] + undated
+        # Every order is total: ties (and undated documents) go by document id.
+        by_id = sorted(live, key=lambda d: self.doc_id[d])
+        self.id_rank = np.zeros(size, np.int64)
+        self.id_rank[by_id] = np.arange(len(by_id))
+        rank = self.id_rank
+        dated = sorted(
+            (d for d in live if self.doc_ts[d] is not None), key=lambda d: (self.doc_ts[d], rank[d])
+        )
+        newest = sorted(dated, key=lambda d: (-self.doc_ts[d], rank[d]))
+        undated = [d for d in by_id if self.doc_ts[d] is None]
+        self.oldest_first = np.array(dated + undated, np.int64)
+        self.newest_first = np.array(newest + undated, np.int64)
         self.live = frozenset(live)
+        self.live_mask = np.zeros(size, bool)
+        self.live_mask[list(live)] = True
+        self.ts = np.array([np.nan if t is None else t for t in self.doc_ts], np.float64)
         stamps = [self.doc_ts[d] for d in dated]
         self.ts_range = (stamps[0], stamps[-1]) if stamps else (0.0, 0.0)
         self._everything: dict[str, list[FacetValue]] | None = None
+        self._arrays()
 
-    def _ts_key(self, docnum: int) -> tuple[float, int]:
-        return (self.doc_ts[docnum], docnum)
+    def _arrays(self) -> None:
+        """Facet codes as flat arrays, so a count is one ``bincount`` over a match set."""
+        entries = [(d, t) for d, tags in enumerate(self.doc_tags) for t in tags]
+        self._tag_doc = np.array([d for d, _ in entries], np.int64)
+        self._tag_id = np.array([t for _, t in entries], np.int64)
+        self._author = np.array(self.doc_author, np.int64)
+        self.month_keys = sorted({m for m in self.doc_month if m})
+        code = {m: i for i, m in enumerate(self.month_keys)}
+        self._month = np.array([code.get(m, -1) if m else -1 for m in self.doc_month], np.int64)
 
-    def tags(self, docs: Iterable[int]) -> list[FacetValue]:
-        """Count tags over the documents."""
-        counts: Counter = Counter()
-        doc_tags = self.doc_tags
-        for d in docs:
-            counts.update(doc_tags[d])
+    def _mask(self, docs) -> np.ndarray:
+        if isinstance(docs, np.ndarray) and docs.dtype == bool:
+            return docs
+        mask = np.zeros(len(self.doc_tags), bool)
+        mask[np.fromiter(docs, np.int64)] = True
+        return mask
+
+    def tags(self, docs) -> list[FacetValue]:
+        """Count tags over the documents (numbers or a boolean array)."""
+        mask = self._mask(docs)
+        counts = np.bincount(self._tag_id[mask[self._tag_doc]], minlength=len(self.tag_keys))
         return self._top(counts, self.tag_keys, self.tag_display, MAX_VALUES["tags"])
 
-    def authors(self, docs: Iterable[int]) -> list[FacetValue]:
+    def authors(self, docs) -> list[FacetValue]:
         """Count authors over the documents."""
-        doc_author = self.doc_author
-        counts = Counter(doc_author[d] for d in docs)
-        counts.pop(-1, None)
+        codes = self._author[self._mask(docs)]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.author_keys))
         return self._top(counts, self.author_keys, self.author_display, MAX_VALUES["author"])
 
-    def months(self, docs: Iterable[int]) -> list[FacetValue]:
+    def months(self, docs) -> list[FacetValue]:
         """Count documents per month, oldest month first."""
-        doc_month = self.doc_month
-        counts = Counter(doc_month[d] for d in docs)
-        counts.pop(None, None)
-        return [FacetValue(m, c, m) for m, c in sorted(counts.items())][-MAX_VALUES["date"] :]
+        codes = self._month[self._mask(docs)]
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.month_keys))
+        out = [FacetValue(m, int(c), m) for m, c in zip(self.month_keys, counts, strict=True) if c]
+        return out[-MAX_VALUES["date"] :]
 
     def everything(self) -> dict[str, list[FacetValue]]:
         """Count the facets of the whole index once per generation."""
         if self._everything is None:
             self._everything = {
-                "tags": self.tags(self.live),
-                "author": self.authors(self.live),
-                "date": self.months(self.live),
+                "tags": self.tags(self.live_mask),
+                "author": self.authors(self.live_mask),
+                "date": self.months(self.live_mask),
             }
         return self._everything
 
     @staticmethod
-    def _top(counts: Counter, keys: list[str], display: list[str], limit: int) -> list[FacetValue]:
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], display[kv[0]].lower()))
-        return [FacetValue(display[i], c, keys[i]) for i, c in ranked[:limit]]
+    def _top(
+        counts: np.ndarray, keys: list[str], display: list[str], limit: int
+    ) -> list[FacetValue]:
+        present = np.flatnonzero(counts)
+        ranked = sorted(present.tolist(), key=lambda i: (-counts[i], display[i].lower()))
+        return [FacetValue(display[i], int(counts[i]), keys[i]) for i in ranked[:limit]]

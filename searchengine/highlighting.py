@@ -17,6 +17,8 @@ from searchengine.query import HighlightTerms
 
 SNIPPET_CHARS = 200
 HEAD_CHARS = 3000  # look for matches here first, so long articles cost what short ones do
+SCAN_CHARS = 40_000  # and never further: a huge document costs what a long article does
+MAX_SPANS = 64  # passages considered for the snippet (the choice is quadratic in them)
 _SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
 
 
@@ -112,13 +114,13 @@ def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, in
 def snippet(text: str, terms: HighlightTerms, size: int = SNIPPET_CHARS) -> tuple[str, int]:
     """Cut the passage with the most distinct matches; return its HTML and match count.
 
-    Matches are sought in the first HEAD_CHARS characters, and in the rest only
-    when the head has none.
+    Matches are sought in the first HEAD_CHARS characters, and up to SCAN_CHARS
+    only when the head has none.
     """
     spans = match_spans(text[:HEAD_CHARS], terms)
     if not spans and len(text) > HEAD_CHARS:
-        spans = match_spans(text, terms)
-    start, end = _window(text, spans, size)
+        spans = match_spans(text[:SCAN_CHARS], terms)
+    start, end = _window(text, spans[:MAX_SPANS], size)
     body = render(text, spans, start, end).replace("\n", " ")
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""

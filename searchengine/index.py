@@ -13,9 +13,12 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from searchengine.analysis import use_user_dict, user_dict_hash
+from searchengine.analysis import use_user_dict
+from searchengine.chars import CharIndex, open_char_index
+from searchengine.dictionary import dictionary_change
 from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
+from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.store import IndexMeta, IndexStore, check_schema
 
@@ -31,7 +34,10 @@ class View:
     facets: FacetTable
     meta: IndexMeta
     token: tuple
+    postings: Postings
+    chars: CharIndex
     cache: OrderedDict = field(default_factory=OrderedDict)  # answers within this snapshot
+    rankings: OrderedDict = field(default_factory=OrderedDict)  # whole orders, for paging
 
 
 class Index:
@@ -61,7 +67,23 @@ class Index:
             raise IndexIncompatible(
                 f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
             ) from exc
-        view = View(gen, searcher, FacetTable(searcher.reader()), meta, self._token(gen, searcher))
+        try:
+            reader = searcher.reader()
+            view = View(
+                gen,
+                searcher,
+                FacetTable(reader),
+                meta,
+                self._token(gen, searcher),
+                Postings(reader),
+                open_char_index(gen, reader),
+            )
+        except Exception as exc:
+            searcher.close()
+            self.store.release(hold)
+            raise IndexIncompatible(
+                f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
+            ) from exc
         old_hold, self._hold = self._hold, hold
         if self._view is not None:
             with contextlib.suppress(Exception):
@@ -112,7 +134,6 @@ class Index:
             meta = v.meta
             documents = v.searcher.doc_count()
             generation = v.generation.name
-        current = user_dict_hash(meta.user_dict) if meta.user_dict else None
         return {
             "status": "ok",
             "documents": documents,
@@ -121,7 +142,7 @@ class Index:
             "generation": generation,
             "corpus": meta.corpus,
             "user_dict": meta.user_dict,
-            "user_dict_changed": bool(meta.user_dict) and current != meta.user_dict_hash,
+            "user_dict_changed": dictionary_change(meta) is not None,
         }
 
     def close(self) -> None:

@@ -18,17 +18,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from whoosh import query as wq
-
 from searchengine import analysis
 from searchengine.errors import InvalidQuery
 from searchengine.folding import CJK_RUN_RE, fold, fold_chars, has_cjk
-from searchengine.schema import GRAM_BOOST, WORD_FIELDS
+from searchengine.schema import WORD_FIELDS
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 8
 MIN_PREFIX = 2
+MAX_PIECES = 64  # a longer Chinese run is matched as written only, not also word by word
+MAX_EXPANSIONS = 512  # words a prefix may stand for
 
 SCOPES = {"title": "title", "tag": "tag", "tags": "tag", "author": "author"}
 _LEX = re.compile(r'\s+|-?"[^"]*"?|[()]|[^\s"()]+')
@@ -69,17 +69,92 @@ class HighlightTerms:
         return bool(self.words or self.cjk or self.prefixes)
 
 
+# --- Match tree: what the compiler produces and searching evaluates -------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """An analyzed word in some word fields (or an exact tag / author key)."""
+
+    fields: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of CJK characters, found as written; unquoted, also as its words apart."""
+
+    run: str
+    pieces: tuple[str, ...] = ()  # jieba's words of the run; empty: only as written
+    title: bool = False
+    alternate: str | None = None  # the run folded character by character, when different
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Words of some fields starting with a prefix."""
+
+    fields: tuple[str, ...]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Analyzed words next to each other in one of some word fields."""
+
+    fields: tuple[str, ...]
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class All:
+    """Every clause must match."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Any:
+    """At least one clause must match."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    """The clause must not match."""
+
+    item: object
+
+
+Node = Term | Run | Prefix | Phrase | All | Any | Not
+
+
 @dataclass
 class ParsedQuery:
-    """A compiled query: the Whoosh query, its relaxed form and what to highlight."""
+    """A compiled query: its match tree, what to highlight and how to read it."""
 
     text: str
-    query: wq.Query | None  # None: the query is empty (browse everything)
-    relaxed: wq.Query | None
+    root: Node | None  # None: the query is empty (browse everything)
     highlight: HighlightTerms
     language: str
     plain_words: list[str]
-    near: wq.Query | None = None  # optional: ranks words standing together higher
+    near_words: list[str] = field(default_factory=list)  # ranks words standing together higher
+    notice: str | None = None  # said to the reader when the query was read otherwise than typed
+
+    @property
+    def positives(self) -> list[Node]:
+        """The top-level clauses a document may match some of (for relaxed results)."""
+        if isinstance(self.root, All):
+            return [n for n in self.root.items if not isinstance(n, Not)]
+        return [self.root] if self.root is not None and not isinstance(self.root, Not) else []
+
+    @property
+    def negatives(self) -> list[Node]:
+        """The top-level clauses a document must not match."""
+        if isinstance(self.root, All):
+            return [n for n in self.root.items if isinstance(n, Not)]
+        return [self.root] if isinstance(self.root, Not) else []
 
 
 # --- Lexing and parsing ------------------------------------------------------------
@@ -196,7 +271,7 @@ class _Parser:
         return Word(text, scope, phrase)
 
 
-# --- Compiling to Whoosh ------------------------------------------------------------
+# --- Compiling to a match tree ---------------------------------------------------------
 
 
 class _Compiler:
@@ -205,145 +280,135 @@ class _Compiler:
         self.plain: list[str] = []
         self.terms = 0
 
-    def analyze(self, text: str) -> list[str]:
-        tokens = analysis.analyze(text)
-        self.terms += len(tokens)
+    def count(self, n: int) -> None:
+        self.terms += n
         if self.terms > MAX_TERMS:
             raise InvalidQuery(f"The query has more than {MAX_TERMS} words once split; shorten it.")
-        return tokens
 
-    def node(self, n, scope: str | None = None, negated: bool = False) -> wq.Query | None:
+    def node(self, n, scope: str | None = None, negated: bool = False) -> Node | None:
         if isinstance(n, Neg):
             inner = self.node(n.item, scope, negated=True)
-            return wq.Not(inner) if inner is not None else None
+            return Not(inner) if inner is not None else None
         if isinstance(n, Group):
             return self.group(n, n.scope or scope, negated)
         return self.word(n, n.scope or scope, negated)
 
-    def group(self, g: Group, scope: str | None, negated: bool) -> wq.Query | None:
+    def group(self, g: Group, scope: str | None, negated: bool) -> Node | None:
         subs = [self.node(item, scope, negated) for item in g.items]
         subs = [s for s in subs if s is not None]
         if not subs:
             return None
         if g.op == "or":
-            return subs[0] if len(subs) == 1 else wq.Or(subs)
+            return subs[0] if len(subs) == 1 else Any(tuple(subs))
         return combine_and(subs)
 
-    def word(self, w: Word, scope: str | None, negated: bool) -> wq.Query | None:
+    def mark(self, text: str, negated: bool) -> None:
+        if not negated:
+            (self.hl.cjk if CJK_RUN_RE.fullmatch(text) else self.hl.words).add(text)
+
+    def word(self, w: Word, scope: str | None, negated: bool) -> Node | None:
         text = w.text
         if scope in ("tag", "author"):
             return self.key(text, scope, negated)
-        fields = ["title"] if scope == "title" else list(WORD_FIELDS)
-        gram_field = "title_grams" if scope == "title" else "bigrams"
+        fields = ("title",) if scope == "title" else tuple(WORD_FIELDS)
         if w.phrase:
-            return self.phrase(text, fields, gram_field, negated)
+            return self.phrase(text, fields, negated)
         if text.endswith("*") and len(text.rstrip("*")) >= MIN_PREFIX and not has_cjk(text):
             stem = fold(text.rstrip("*"))
             if re.fullmatch(r"[^\W_]+", stem):
                 if not negated:
                     self.hl.prefixes.add(stem)
-                return wq.Or([wq.Prefix(f, stem) for f in fields])
+                self.count(1)
+                return Prefix(fields, stem)
         if not negated and scope is None and not has_cjk(text):
             self.plain.append(text)
-        tokens = self.analyze(text.replace("*", " "))
-        alone = len(tokens) == 1
-        subs = [self.token(t, fields, gram_field, negated, alone) for t in tokens]
+        subs = []
+        for kind, part in _split(text.replace("*", " ")):
+            if kind == "cjk":
+                subs.append(self.run(part, fields, negated, quoted=False))
+                continue
+            tokens = analysis.analyze(part)
+            self.count(len(tokens))
+            for tok in tokens:
+                self.mark(tok, negated)
+                subs.append(Term(fields, tok))
         subs = [s for s in subs if s is not None]
-        if not subs:
-            return None
-        combined = combine_and(subs)
-        by_char = fold_chars(text)
-        if by_char != fold(text) and CJK_RUN_RE.fullmatch(by_char):
-            # OpenCC folded the word as a phrase; also find it as its characters fold alone.
-            if not negated:
-                self.hl.cjk.add(by_char)
-            return wq.Or([combined, gram_query(by_char, gram_field)])
-        return combined
+        return combine_and(subs) if subs else None
 
-    def token(self, tok: str, fields, gram_field, negated: bool, alone: bool = True) -> wq.Query:
-        alts: list[wq.Query] = [wq.Term(f, tok) for f in fields]
-        if CJK_RUN_RE.fullmatch(tok):
-            if not negated:
-                self.hl.cjk.add(tok)
-            # A single character cut out of a longer query word (的 in 美联储的降息)
-            # is left to the word fields: its gram query would match nearly everything.
-            if len(tok) > 1 or alone:
-                alts.append(gram_query(tok, gram_field))
-        elif not negated:
-            self.hl.words.add(tok)
-        return wq.Or(alts)
+    def run(self, raw: str, fields, negated: bool, quoted: bool) -> Run:
+        """A CJK run as written (folded), and unless quoted, as its words too."""
+        self.count(1)
+        run = fold(raw)
+        alternate = fold_chars(raw)
+        title = fields == ("title",)
+        self.mark(run, negated)
+        pieces: tuple[str, ...] = ()
+        if not quoted:
+            words = tuple(dict.fromkeys(analysis.analyze(raw)))
+            if 1 < len(words) <= MAX_PIECES:
+                pieces = words
+                for p in words:
+                    self.mark(p, negated)
+        if alternate != run and CJK_RUN_RE.fullmatch(alternate):
+            self.mark(alternate, negated)
+        else:
+            alternate = None
+        return Run(run, pieces, title, alternate)
 
-    def phrase(self, text: str, fields, gram_field, negated: bool) -> wq.Query | None:
-        tokens = self.analyze(text)
+    def phrase(self, text: str, fields, negated: bool) -> Node | None:
+        parts = _split(text)
+        if len(parts) == 1 and parts[0][0] == "cjk":
+            return self.run(parts[0][1], fields, negated, quoted=True)
+        if all(kind == "cjk" for kind, _ in parts) and parts:
+            return combine_and([self.run(p, fields, negated, quoted=True) for _, p in parts])
+        tokens = analysis.analyze(text)
         if not tokens:
             return None
-        if not negated:
-            for t in tokens:
-                (self.hl.cjk if CJK_RUN_RE.fullmatch(t) else self.hl.words).add(t)
+        self.count(len(tokens))
+        for t in tokens:
+            self.mark(t, negated)
         if len(tokens) == 1:
-            return self.token(tokens[0], fields, gram_field, negated)
-        alts: list[wq.Query] = [wq.Phrase(f, tokens) for f in fields]
-        folded = "".join(fold(text).split())
-        if CJK_RUN_RE.fullmatch(folded):
-            if not negated:
-                self.hl.cjk.add(folded)
-            alts.append(gram_query(folded, gram_field))
-        return wq.Or(alts)
+            tok = tokens[0]
+            if CJK_RUN_RE.fullmatch(tok):
+                return self.run(tok, fields, negated, quoted=True)
+            return Term(fields, tok)
+        return Phrase(fields, tuple(tokens))
 
-    def key(self, text: str, scope: str, negated: bool) -> wq.Query | None:
-        field = "tag" if scope == "tag" else "author_key"
+    def key(self, text: str, scope: str, negated: bool) -> Node | None:
+        field_name = "tag" if scope == "tag" else "author_key"
         if text.endswith("*") and len(text.rstrip("*")) >= 1:
-            return wq.Prefix(field, analysis.facet_key(text.rstrip("*")))
+            self.count(1)
+            return Prefix((field_name,), analysis.facet_key(text.rstrip("*")))
         key = analysis.facet_key(text)
         if not key:
             return None
-        if scope == "tag" and not negated:
+        self.count(1)
+        if scope == "tag":
             for t in analysis.analyze(text):
-                (self.hl.cjk if CJK_RUN_RE.fullmatch(t) else self.hl.words).add(t)
-        return wq.Term(field, key)
+                self.mark(t, negated)
+        return Term((field_name,), key)
 
 
-def gram_query(run: str, field: str) -> wq.Query:
-    """Match a CJK string anywhere, as a chain of overlapping character pairs.
-
-    A single character matches any pair it starts, or a run's last character.
-    """
-    if len(run) == 1:
-        return wq.Prefix(field, run, boost=GRAM_BOOST)
-    pairs = [run[i : i + 2] for i in range(len(run) - 1)]
-    if len(pairs) == 1:
-        return wq.Term(field, pairs[0], boost=GRAM_BOOST)
-    return wq.Phrase(field, pairs, boost=GRAM_BOOST)
-
-
-def combine_and(subs: list[wq.Query]) -> wq.Query:
-    """AND the positive clauses and subtract the negative ones."""
-    pos = [s for s in subs if not isinstance(s, wq.Not)]
-    neg = [s.query for s in subs if isinstance(s, wq.Not)]
-    if not pos:
-        base: wq.Query = wq.Every()
-    else:
-        base = pos[0] if len(pos) == 1 else wq.And(pos)
-    if not neg:
-        return base
-    return wq.AndNot(base, neg[0] if len(neg) == 1 else wq.Or(neg))
+def _split(text: str) -> list[tuple[str, str]]:
+    """Cut a query word into its CJK runs and the text between them."""
+    out = []
+    pos = 0
+    for m in CJK_RUN_RE.finditer(text):
+        if text[pos : m.start()].strip():
+            out.append(("other", text[pos : m.start()]))
+        out.append(("cjk", m.group()))
+        pos = m.end()
+    if text[pos:].strip():
+        out.append(("other", text[pos:]))
+    return out
 
 
-PROXIMITY_BOOST = 1.5
-PROXIMITY_SLOP = 3
-
-
-def proximity(words: list[str]) -> wq.Query | None:
-    """Score documents higher where the query's words stand together (never required)."""
-    if len(words) < 2 or len(words) > 8:
-        return None
-    alts: list[wq.Query] = [
-        wq.Phrase(f, words, slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST) for f in ("title", "body")
-    ]
-    joined = "".join(words)
-    if CJK_RUN_RE.fullmatch(joined):
-        alts.append(gram_query(joined, "bigrams"))
-    return wq.Or(alts)
+def combine_and(subs: list) -> Node:
+    """AND the clauses, flattening nested ANDs."""
+    flat: list = []
+    for s in subs:
+        flat.extend(s.items if isinstance(s, All) else [s])
+    return flat[0] if len(flat) == 1 else All(tuple(flat))
 
 
 def parse_query(text: str) -> ParsedQuery:
@@ -355,20 +420,19 @@ def parse_query(text: str) -> ParsedQuery:
     compiler = _Compiler()
     subs = [compiler.node(item) for item in tree.items]
     subs = [s for s in subs if s is not None]
-    q = combine_and(subs) if subs else None
-    positives = [s for s in subs if not isinstance(s, wq.Not)]
-    relaxed = None
-    if len(positives) > 1:
-        negs = [s for s in subs if isinstance(s, wq.Not)]
-        relaxed = combine_and([wq.Or(positives), *negs])
-    near = None
-    if q is not None and all(isinstance(i, (Word, Neg)) for i in tree.items):
-        words = [
+    root = combine_and(subs) if subs else None
+    if root is not None and all(isinstance(s, Not) for s in subs):
+        root = All((*subs,)) if len(subs) > 1 else root
+    near: list[str] = []
+    if root is not None and all(isinstance(i, (Word, Neg)) for i in tree.items):
+        near = [
             t
             for i in tree.items
-            if isinstance(i, Word) and not i.phrase and i.scope is None
+            if isinstance(i, Word) and not i.phrase and i.scope is None and not has_cjk(i.text)
             for t in analysis.analyze(i.text.replace("*", " "))
         ]
-        near = proximity(words)
+    notice = None
+    if root is None and text.strip():
+        notice = "Nothing in the query can be searched for, so every document is shown."
     lang = "zh" if has_cjk(text) else "en"
-    return ParsedQuery(text, q, relaxed, compiler.hl, lang, compiler.plain, near)
+    return ParsedQuery(text, root, compiler.hl, lang, compiler.plain, near, notice)

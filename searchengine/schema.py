@@ -10,17 +10,17 @@ from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 
 from searchengine import analysis
+from searchengine.chars import char_text
 from searchengine.document import Document
 from searchengine.text import split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Field weights for BM25F: the title and the English description say what a
-# digest is about; tags next; the body last. Gram fields only add recall.
+# digest is about; tags next; the body last.
 WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
-GRAM_BOOST = 0.35
 
 
 # Whoosh's postings writer calls ``set_inline`` but the term info names it
@@ -60,8 +60,6 @@ def build_schema() -> fields.Schema:
         description=fields.TEXT(analyzer=word, stored=True, field_boost=WORD_FIELDS["description"]),
         tags_text=fields.TEXT(analyzer=word, field_boost=WORD_FIELDS["tags_text"]),
         body=fields.TEXT(analyzer=word),
-        title_grams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
-        bigrams=fields.TEXT(analyzer=analysis.bigram_analyzer()),
         spell=fields.FieldType(formats.Existence(), analyzer=analysis.spell_analyzer()),
         tag=KEY(),
         author_key=KEY(),
@@ -87,6 +85,7 @@ def document_fields(doc: Document) -> dict:
     everything = "\n".join([doc.title, doc.description, tags_joined, visible])
     date = doc.date.astimezone(UTC).replace(tzinfo=None) if doc.date else None
     facet_data = {
+        "i": doc.id,
         "t": [[analysis.facet_key(t), t] for t in doc.tags],
         "a": [analysis.facet_key(doc.author), doc.author] if doc.author else None,
         "d": date.strftime("%Y-%m") if date else None,
@@ -99,8 +98,6 @@ def document_fields(doc: Document) -> dict:
         "description": doc.description,
         "tags_text": tags_joined,
         "body": visible,
-        "title_grams": doc.title,
-        "bigrams": everything,
         "spell": everything,
         "tag": [analysis.facet_key(t) for t in doc.tags],
         "author_key": [analysis.facet_key(doc.author)] if doc.author else [],
@@ -118,6 +115,20 @@ def document_fields(doc: Document) -> dict:
     if date is not None:
         values["date"] = date
     return values
+
+
+def char_text_of_fields(values: dict) -> str:
+    """The folded CJK text the character index holds for a document (from ``document_fields``)."""
+    return char_text(values["title"], values["description"], values["tags"], values["body"])
+
+
+def char_text_of_stored(stored: dict) -> str:
+    """The same text, rebuilt from a document's stored fields (for updated segments)."""
+    _, zh, en = unpack_texts(stored)
+    visible = "\n\n".join(p for p in (zh, en) if p)
+    return char_text(
+        stored.get("title", ""), stored.get("description", ""), stored.get("tags") or [], visible
+    )
 
 
 def pack_texts(markdown: str, zh: str, en: str) -> bytes:

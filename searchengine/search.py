@@ -9,15 +9,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 
-from whoosh import query as wq
-from whoosh.collectors import FilterCollector, TopCollector
+import numpy as np
 
 from searchengine import analysis
 from searchengine.errors import InvalidParameter
 from searchengine.facets import FacetValue
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.index import Index, View
-from searchengine.query import ParsedQuery, parse_query
+from searchengine.matching import NEAR_FACTOR, Matcher
+from searchengine.query import Any, Node, ParsedQuery, parse_query
 from searchengine.schema import WORD_FIELDS, unpack_texts
 
 SORTS = ("relevance", "newest", "oldest")
@@ -97,7 +97,7 @@ class SearchResponse:
     results: list[Hit]
     facets: dict[str, list[FacetValue]]
     suggestion: str | None = None
-    language: str = "en"
+    notice: str | None = None  # the query was read otherwise than typed (nothing searchable)
 
     @property
     def pages(self) -> int:
@@ -114,6 +114,7 @@ class SearchResponse:
             "results": [h.to_dict() for h in self.results],
             "facets": {k: [v.to_dict() for v in vs] for k, vs in self.facets.items()},
             "suggestion": self.suggestion,
+            "notice": self.notice,
         }
 
 
@@ -122,74 +123,112 @@ def _parse(q: str) -> ParsedQuery:
     return parse_query(q)
 
 
-def _filters(req: SearchRequest, *, authors: bool = True) -> list[wq.Query]:
-    """Tag and author filters as queries; dates are filtered in memory (see _within)."""
-    out: list[wq.Query] = [
-        wq.Term("tag", analysis.facet_key(t)) for t in req.tags if analysis.facet_key(t)
-    ]
-    if authors and req.authors:
-        keys = [analysis.facet_key(a) for a in req.authors]
-        out.append(wq.Or([wq.Term("author_key", k) for k in keys]))
-    return out
+@dataclass(frozen=True)
+class Ranking:
+    """The whole match set of a request in display order (paging slices it)."""
+
+    order: np.ndarray  # document numbers, best (or newest, oldest) first
+    scores: np.ndarray | None  # aligned with order; None for date sorts
+    relaxed: bool
+    root: Node | None  # the tree that matched (the relaxed one when relaxed)
+    query_mask: np.ndarray  # matches of the query alone (before filters), for facets
 
 
-def _within(view: View, docs, req: SearchRequest):
-    """Keep the documents dated from/to (inclusive): faster than a DateRange query."""
-    if not (req.date_from or req.date_to):
-        return docs
-    lo = _stamp(req.date_from, dtime.min) if req.date_from else float("-inf")
-    hi = _stamp(req.date_to, dtime.max) if req.date_to else float("inf")
-    stamps = view.facets.doc_ts
-    return {d for d in docs if (t := stamps[d]) is not None and lo <= t <= hi}
+def _filter_masks(view: View, req: SearchRequest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tag (all must match), author (any may match) and date filters as boolean arrays."""
+    live = view.facets.live_mask
+    postings = view.postings
+    tags = live.copy()
+    for t in req.tags:
+        key = analysis.facet_key(t)
+        if key:
+            m = np.zeros_like(live)
+            m[postings.docs("tag", key)] = True
+            tags &= m
+    authors = live
+    if req.authors:
+        authors = np.zeros_like(live)
+        for a in req.authors:
+            authors[postings.docs("author_key", analysis.facet_key(a))] = True
+    dates = live
+    if req.date_from or req.date_to:
+        lo = _stamp(req.date_from, dtime.min) if req.date_from else -np.inf
+        hi = _stamp(req.date_to, dtime.max) if req.date_to else np.inf
+        ts = view.facets.ts
+        with np.errstate(invalid="ignore"):
+            dates = (ts >= lo) & (ts <= hi)
+    return tags, authors, dates
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=UTC).isoformat() if value else None
 
 
 def _stamp(day: date, at: dtime) -> float:
     return datetime.combine(day, at).replace(tzinfo=UTC).timestamp()
 
 
-def _docs(view: View, q: wq.Query | None, filters: list[wq.Query]) -> frozenset[int] | set[int]:
-    parts = ([q] if q is not None else []) + filters
-    if not parts:
-        return view.facets.live
-    combined = parts[0] if len(parts) == 1 else wq.And(parts)
-    return set(view.searcher.docs_for_query(combined))
+def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> Ranking:
+    """Match the query and the filters exactly, then order every match (no top-N pool)."""
+    key = (req.q, req.tags, req.authors, req.date_from, req.date_to, req.sort)
+    hit = view.rankings.get(key)
+    if hit is not None:
+        view.rankings.move_to_end(key)
+        return hit
+    tags, authors, dates = _filter_masks(view, req)
+    filters = tags & authors & dates
+    root = pq.root
+    query_mask = matcher.mask(root) if root is not None else view.facets.live_mask
+    relaxed = False
+    matched_clauses = None
+    if root is not None and not (query_mask & filters).any() and len(pq.positives) > 1:
+        # No document has every word: show those that have some, most words first.
+        negatives = [matcher.mask(n) for n in pq.negatives]
+        allowed = view.facets.live_mask.copy()
+        for m in negatives:
+            allowed &= m
+        counts = np.zeros(len(allowed), np.int32)
+        for node in pq.positives:
+            counts += matcher.mask(node)
+        relaxed_mask = (counts > 0) & allowed
+        if (relaxed_mask & filters).any():
+            relaxed, query_mask, matched_clauses = True, relaxed_mask, counts
+            root = Any(tuple(pq.positives))
+    docs = np.flatnonzero(query_mask & filters)
+    if root is None or req.sort != "relevance":
+        order = view.facets.oldest_first if req.sort == "oldest" else view.facets.newest_first
+        in_set = np.zeros(len(query_mask), bool)
+        in_set[docs] = True
+        ranking = Ranking(order[in_set[order]], None, relaxed, root, query_mask)
+    else:
+        score, tier = matcher.scores(root, docs)
+        score = score * _freshness(view, docs)
+        near = matcher.near(pq.near_words, docs) if not relaxed else None
+        if near is not None and near.any():
+            score = np.where(near, score * NEAR_FACTOR, score)
+        # Documents holding more of the query (clauses when relaxed, Chinese runs as
+        # written) come first; the score shown carries that order so it never rises.
+        level = tier.astype(np.float64)
+        if matched_clauses is not None:
+            level += matched_clauses[docs] * (tier.max(initial=0) + 1)
+        if len(score) and level.any():
+            score = score + level * (np.ceil(score.max()) + 1)
+        score = np.round(score, 4)
+        order = np.lexsort((view.facets.id_rank[docs], -score))
+        ranking = Ranking(docs[order], score[order], relaxed, root, query_mask)
+    view.rankings[key] = ranking
+    if len(view.rankings) > CACHE_SIZE:
+        view.rankings.popitem(last=False)
+    return ranking
 
 
-class _TopAndAll(TopCollector):
-    """Collect the best hits and, in the same pass, every matching document."""
-
-    def prepare(self, top_searcher, q, context):
-        super().prepare(top_searcher, q, context)
-        self.matched: set[int] = set()
-
-    def _collect(self, global_docnum, score):
-        self.matched.add(global_docnum)
-        return super()._collect(global_docnum, score)
-
-    def all_ids(self):
-        return self.matched
-
-
-def _match(view: View, req: SearchRequest, q, near, *, authors: bool = True, dates: bool = True):
-    """Find every matching document; when ranking by relevance, rank in the same pass."""
-    filters = _filters(req, authors=authors)
-    dated = dates and (req.date_from or req.date_to)
-    if q is None or req.sort != "relevance":
-        docs = _docs(view, q, filters)
-        return (_within(view, docs, req) if dated else docs), None
-    limit = max(50, req.page * req.per_page)
-    collector = _TopAndAll(limit=limit, usequality=False)
-    outer = collector
-    if filters or dated:
-        allow = _docs(view, None, filters)
-        outer = FilterCollector(collector, allow=_within(view, allow, req) if dated else allow)
-    ranking = q if near is None else wq.AndMaybe(q, near)
-    view.searcher.search_with_collector(ranking, outer)
-    return collector.matched, _rerank(view, collector.results())
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=UTC).isoformat() if value else None
+def _freshness(view: View, docs: np.ndarray) -> np.ndarray:
+    """Nudge by recency within a small margin: at most +8% for the newest document."""
+    lo, hi = view.facets.ts_range
+    span = (hi - lo) or 1.0
+    ts = view.facets.ts[docs]
+    fresh = np.where(np.isnan(ts), 0.0, (ts - lo) / span)
+    return 1 + RECENCY_WEIGHT * np.clip(fresh, 0.0, 1.0)
 
 
 def search(index: Index, req: SearchRequest) -> SearchResponse:
@@ -202,20 +241,24 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
             view.cache.move_to_end(req)
             took = round((time.perf_counter() - started) * 1000, 2)
             return replace(cached, took_ms=took)
-        active = pq.query
-        docs, ranked = _match(view, req, active, pq.near)
-        relaxed = False
-        if not docs and pq.relaxed is not None:
-            relaxed_docs, relaxed_ranked = _match(view, req, pq.relaxed, pq.near)
-            if relaxed_docs:
-                docs, ranked, active, relaxed = relaxed_docs, relaxed_ranked, pq.relaxed, True
-        facets = _facets(view, req, active, docs)
-        page = _page(view, req, active, docs, ranked)
-        results = [_hit(view, docnum, score, pq) for docnum, score in page]
+        matcher = Matcher(view)
+        ranking = _rank(view, req, pq, matcher)
+        facets = _facets(view, req, ranking)
+        offset = (req.page - 1) * req.per_page
+        picked = ranking.order[offset : offset + req.per_page]
+        if ranking.scores is not None:
+            scores = ranking.scores[offset : offset + req.per_page].tolist()
+        elif ranking.root is not None and len(picked):
+            scores = np.round(matcher.scores(ranking.root, np.sort(picked))[0], 4)
+            by_doc = dict(zip(np.sort(picked).tolist(), scores.tolist(), strict=True))
+            scores = [by_doc[d] for d in picked.tolist()]
+        else:
+            scores = [0.0] * len(picked)
+        results = [_hit(view, d, s, pq) for d, s in zip(picked.tolist(), scores, strict=True)]
         suggestion = _suggest(view, pq, req.q)
         took = round((time.perf_counter() - started) * 1000, 2)
         resp = SearchResponse(
-            req, len(docs), took, relaxed, results, facets, suggestion, pq.language
+            req, len(ranking.order), took, ranking.relaxed, results, facets, suggestion, pq.notice
         )
         view.cache[req] = resp
         if len(view.cache) > CACHE_SIZE:
@@ -223,62 +266,21 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
     return resp
 
 
-def _facets(view: View, req: SearchRequest, q, docs: set[int]) -> dict[str, list[FacetValue]]:
+def _facets(view: View, req: SearchRequest, ranking: Ranking) -> dict[str, list[FacetValue]]:
+    """Exact counts over the whole match set (the page asks for disjunctive author/date counts)."""
     table = view.facets
-    if q is None and not (req.tags or req.authors or req.date_from or req.date_to):
+    if ranking.root is None and not (req.tags or req.authors or req.date_from or req.date_to):
         return table.everything()
-    author_docs = date_docs = docs
-    plain = replace(req, sort="newest")  # a match set without ranking
-    if req.disjunctive and req.authors:
-        author_docs = _match(view, plain, q, None, authors=False)[0]
-    if req.disjunctive and (req.date_from or req.date_to):
-        date_docs = _match(view, plain, q, None, dates=False)[0]
+    tags, authors, dates = _filter_masks(view, req)
+    base = ranking.query_mask & tags
+    docs = base & authors & dates
+    author_docs = base & dates if req.disjunctive and req.authors else docs
+    date_docs = base & authors if req.disjunctive and (req.date_from or req.date_to) else docs
     return {
         "tags": table.tags(docs),
         "author": table.authors(author_docs),
         "date": table.months(date_docs),
     }
-
-
-def _page(view: View, req: SearchRequest, q, docs, ranked) -> list[tuple[int, float]]:
-    offset = (req.page - 1) * req.per_page
-    if offset >= len(docs):
-        return []
-    table = view.facets
-    if q is None or req.sort != "relevance":
-        order = table.oldest_first if req.sort == "oldest" else table.newest_first
-        picked: list[int] = []
-        seen = 0
-        for d in order:
-            if d in docs:
-                if seen >= offset:
-                    picked.append(d)
-                    if len(picked) == req.per_page:
-                        break
-                seen += 1
-        scores = _scores(view, q, picked) if q is not None else {}
-        return [(d, scores.get(d, 0.0)) for d in picked]
-    return ranked[offset : offset + req.per_page]
-
-
-def _rerank(view: View, hits) -> list[tuple[int, float]]:
-    """Keep BM25F's order but nudge by recency within a small margin."""
-    lo, hi = view.facets.ts_range
-    span = (hi - lo) or 1.0
-    rescored = []
-    for hit in hits:
-        ts = view.facets.doc_ts[hit.docnum]
-        fresh = ((ts - lo) / span) if ts is not None else 0.0
-        rescored.append((hit.docnum, hit.score * (1 + RECENCY_WEIGHT * fresh)))
-    rescored.sort(key=lambda x: -x[1])
-    return [(d, round(s, 4)) for d, s in rescored]
-
-
-def _scores(view: View, q, docnums: list[int]) -> dict[int, float]:
-    if not docnums:
-        return {}
-    hits = view.searcher.search(q, filter=set(docnums), limit=len(docnums))
-    return {h.docnum: round(h.score, 4) for h in hits}
 
 
 def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:

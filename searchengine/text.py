@@ -13,16 +13,20 @@ from dataclasses import dataclass
 
 from searchengine.folding import CJK_RUN_RE
 
-_SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.M | re.I)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
-_REF_LINK = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
+# Patterns stay linear on hostile input: no \s that can run across lines, no
+# unbounded scan for a closing mark that may never come (see _drop_blocks).
+_SOURCE_LINE = re.compile(
+    r"^[ \t]*\[(?:原文链接|原文鏈接|Source Link)\]\([^)\n]*\)[ \t]*$", re.M | re.I
+)
+# Link text holds no bracket, so a run of unclosed "[" costs linear time, not quadratic.
+_IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_REF_LINK = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.M)
 _AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.S | re.I)
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^<>]*>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.M)
+_RULE = re.compile(r"^[ \t]{0,3}([-*_])([ \t]*\1){2,}[ \t]*$", re.M)
 _EMPHASIS = re.compile(r"(\*\*|__|\*|~~|`)")
 _QUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -46,11 +50,39 @@ class Parts:
         return "\n\n".join(p for p in (self.zh, self.en) if p)
 
 
+def _drop_blocks(text: str) -> str:
+    """Remove comments and script/style elements in one linear pass.
+
+    An opening without its closing mark runs to the end of the text, as a
+    browser reads it; a regex would rescan the rest for every opening.
+    """
+    out: list[str] = []
+    pos = 0
+    lower = text.lower()
+    while True:
+        comment = lower.find("<!--", pos)
+        m = _SCRIPT_STYLE.search(text, pos)
+        starts = [i for i in (comment, m.start() if m else -1) if i != -1]
+        if not starts:
+            break
+        start = min(starts)
+        out.append(text[pos:start])
+        if start == comment:
+            end = lower.find("-->", start + 4)
+            pos = len(text) if end == -1 else end + 3
+        else:
+            close = lower.find(f"</{m.group(1).lower()}", m.end())
+            gt = lower.find(">", close) if close != -1 else -1
+            pos = len(text) if gt == -1 else gt + 1
+        out.append(" ")
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def visible_text(markdown: str) -> str:
     """Strip Markdown and HTML markup, keeping the words a reader sees."""
     text = _SOURCE_LINE.sub("", markdown)
-    text = _SCRIPT_STYLE.sub(" ", text)
-    text = _COMMENT.sub(" ", text)
+    text = _drop_blocks(text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub("", text)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from searchengine import SearchRequest, open_index, search
@@ -167,6 +171,94 @@ def test_update_without_an_index(tmp_path):
     assert "indexer rebuild" in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["rebuild", "update"])
+def test_max_file_size_skips_larger_files_with_their_reason(corpus, tmp_path, write_doc, command):
+    assert run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path).returncode == 0
+    write_doc(corpus, "2024/long.md", title="Long", body="long words " * 1000)
+    limit = ("--max-file-size", "4KB")
+    args = ["--corpus", str(corpus)] if command == "rebuild" else []
+    proc = run(command, *args, "--index", "ix", *limit, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped: 2024/long.md: larger than the 4 KB limit" in proc.stderr
+    assert "skipped 1" in proc.stdout
+    proc = run(command, *args, "--index", "ix", cwd=tmp_path, env={"DIGEST_MAX_FILE_SIZE": "1MB"})
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped 0" in proc.stdout
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "0"])
+def test_a_bad_max_file_size_is_a_usage_error(corpus, tmp_path, value):
+    proc = run("rebuild", "--corpus", str(corpus), "--max-file-size", value, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--max-file-size" in proc.stderr
+    assert not (tmp_path / "index_data").exists()
+
+
+def test_status_says_a_rebuild_is_due_when_a_dictionary_appears(corpus, tmp_path):
+    assert run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path).returncode == 0
+    status = json.loads(run("status", "--json", "--index", "ix", cwd=tmp_path).stdout)
+    assert (status["user_dict_changed"], status["rebuild_due"]) == (False, None)
+
+    (corpus / "userdict.txt").write_text("澄星量子 3000 nz\n", encoding="utf-8")
+    status = json.loads(run("status", "--json", "--index", "ix", cwd=tmp_path).stdout)
+    assert status["user_dict_changed"] is True
+    assert "userdict.txt was added" in status["rebuild_due"]
+    text = run("status", "--index", "ix", cwd=tmp_path).stdout
+    assert "Rebuild due:" in text and "indexer rebuild" in text
+
+    assert run("rebuild", "--corpus", str(corpus), "--index", "ix", cwd=tmp_path).returncode == 0
+    status = json.loads(run("status", "--json", "--index", "ix", cwd=tmp_path).stdout)
+    assert status["user_dict_changed"] is False
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "indexer" / "sample_corpus"
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_an_interrupted_rebuild_cleans_up_and_the_old_index_serves(corpus, tmp_path, signum, code):
+    index = tmp_path / "ix"
+    assert (
+        run("rebuild", "--corpus", str(corpus), "--index", str(index), cwd=tmp_path).returncode == 0
+    )
+    big = tmp_path / "big"
+    for n in range(12):  # 12 × 41 digests: a rebuild of several seconds
+        shutil.copytree(SAMPLE / "2025", big / f"copy{n:02d}")
+        shutil.copytree(SAMPLE / "2024", big / f"copy{n:02d}-2024")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "indexer"), "rebuild", "--corpus", str(big)]
+        + ["--index", str(index), "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(index.glob("building-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # into the parsing work
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        assert proc.poll() is None, "the rebuild finished before it could be interrupted"
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert "interrupted" in err and "live index" in err
+    assert not list(index.glob("building-*"))
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    ix = open_index(index)
+    try:
+        assert [h.id for h in search(ix, SearchRequest(q="马克杯")).results] == ["2024/mug"]
+    finally:
+        ix.close()
+    again = run("rebuild", "--corpus", str(big), "--index", str(index), "--jobs", "2", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert not list(index.glob("building-*"))
+
+
 # --- searchengine query ---------------------------------------------------------------------
 
 
@@ -192,6 +284,7 @@ def test_query_json_is_the_api_response(index, tmp_path):
         "results",
         "facets",
         "suggestion",
+        "notice",
     }
     assert (data["query"], data["total"]) == ("美聯儲 降息", 1)
     assert data["results"][0]["id"] == "2024/07/fed-signals-cut"

@@ -52,13 +52,42 @@ def test_a_symlink_loop_is_harmless(tmp_path):
     assert {os.path.basename(f) for f in files} == {"top.md", "one.md", "two.md"}
 
 
-def test_a_symlinked_folder_outside_the_corpus_is_followed(tmp_path):
+def test_a_symlinked_folder_outside_the_corpus_is_not_walked(tmp_path):
     outside = tmp_path / "outside"
     touch(outside, "shared.md")
     corpus = tmp_path / "corpus"
     touch(corpus, "own.md")
     os.symlink(outside, corpus / "linked")
-    assert sorted(found(corpus)) == ["linked/shared.md", "own.md"]
+    # The link itself is handed on, so that parsing reports it as skipped.
+    assert sorted(found(corpus)) == ["linked", "own.md"]
+
+
+def test_a_symlinked_file_outside_the_corpus_is_handed_on_for_reporting(tmp_path):
+    corpus = tmp_path / "corpus"
+    touch(corpus, "own.md")
+    os.symlink("/etc/passwd", corpus / "passwd.md")
+    os.symlink("/etc/passwd", corpus / "again.md")
+    assert sorted(found(corpus)) == ["again.md", "own.md", "passwd.md"]
+
+
+def test_a_file_linked_inside_the_corpus_is_found_once_by_its_own_path(tmp_path):
+    touch(tmp_path, "news/real.md")
+    os.symlink("news/real.md", tmp_path / "0-alias.md")  # sorts and is walked first
+    os.symlink("news", tmp_path / "0-folder")
+    assert found(tmp_path) == ["news/real.md"]
+
+
+def test_a_linked_folder_is_walked_when_its_target_is_not(tmp_path):
+    touch(tmp_path, ".store/kept.md", "top.md")
+    os.symlink(".store", tmp_path / "visible")
+    assert sorted(found(tmp_path)) == ["top.md", "visible/kept.md"]
+
+
+def test_special_files_named_markdown_are_handed_on_unopened(tmp_path):
+    touch(tmp_path, "a.md")
+    os.mkfifo(tmp_path / "pipe.md")  # opening it would block: listing must not
+    os.symlink("/dev/zero", tmp_path / "zero.md")
+    assert sorted(found(tmp_path)) == ["a.md", "pipe.md", "zero.md"]
 
 
 def test_a_broken_symlink_is_harmless(tmp_path):

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from indexer.corpus import doc_id, iter_files
-from indexer.parsing import BrokenFile, Skipped, decode, normalize_tags, parse_date, parse_file
+from indexer.parsing import (
+    MAX_BODY_CHARS,
+    MAX_TITLE_CHARS,
+    BrokenFile,
+    Skipped,
+    decode,
+    normalize_tags,
+    parse_date,
+    parse_file,
+)
+from searchengine.config import ENV_MAX_FILE_SIZE
 from searchengine.document import Document
 
 UTC = dt.UTC
@@ -61,7 +75,12 @@ def test_date_shapes_become_utc(value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", [None, "", "not a date", "Jul 19", "2024-13-45", "0000-00-00", True, 2024, [], "明天"]
+    "value",
+    [
+        *(None, "", "not a date", "Jul 19", "2024-13-45", "0000-00-00", True, 2024, [], "明天"),
+        *("0001-01-01", dt.date(1, 1, 1), "9999-12-31", dt.date(9999, 12, 31), "1899-12-31"),
+        "9999-12-31T23:00:00-05:00",  # no UTC form at all
+    ],
 )
 def test_unreadable_dates_are_none(value):
     assert parse_date(value) is None
@@ -94,6 +113,21 @@ def test_unreadable_date_keeps_the_document_and_says_so(read):
     assert isinstance(doc, Document)
     assert doc.date is None
     assert any("unreadable date" in n and "sometime soon" in n for n in doc.notes)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "'0001-01-01'", "1899-06-30"])
+def test_placeholder_dates_keep_the_document_without_a_date(read, value):
+    doc = read(raw=f"---\ntitle: T\ndate: {value}\n---\nbody\n")
+    assert isinstance(doc, Document)
+    assert doc.date is None
+    assert any(n.startswith("implausible date") for n in doc.notes), doc.notes
+
+
+def test_the_plausible_years_start_in_1900_and_end_next_year():
+    assert parse_date("1900-01-01") == utc(1900, 1, 1)
+    next_year = dt.datetime.now(UTC).year + 1
+    assert parse_date(f"{next_year}-12-31") == utc(next_year, 12, 31)
+    assert parse_date(f"{next_year + 1}-01-01") is None
 
 
 def test_missing_date_is_noted(read):
@@ -338,3 +372,195 @@ def test_real_archives_parse(folder):
         assert isinstance(doc, Document), doc
         assert doc.title and doc.id == path.relative_to(root).with_suffix("").as_posix()
         assert doc.date is not None or "no date" in doc.notes
+
+
+# --- Hostile files (contract §1 and §5: nothing outside the corpus, bounded work) -------------
+
+
+def within(seconds: float, fn, *args):
+    """Run fn in a thread and fail, instead of hanging, when it takes too long."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(fn(*args)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{fn.__name__} still running after {seconds} s"
+    return result[0]
+
+
+@pytest.fixture
+def corpus(tmp_path, write_doc):
+    """A corpus folder with one digest, and a folder beside it that is outside."""
+    write_doc(tmp_path / "outside", "secret.md", title="Secret")
+    write_doc(tmp_path / "corpus", "real.md", title="Real")
+    return tmp_path / "corpus"
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("/etc/passwd", "symlink to a file outside the corpus"),
+        ("../outside/secret.md", "symlink to a file outside the corpus"),
+        ("../outside", "symlink to a folder outside the corpus"),
+        ("/dev/zero", "symlink to a device outside the corpus"),
+        ("link.md", "symlink loop"),
+        ("missing.md", "broken symlink"),
+    ],
+)
+def test_symlinks_that_leave_the_corpus_or_lead_nowhere_are_skipped(corpus, target, reason):
+    os.symlink(target, corpus / "link.md")
+    result = within(10, parse_file, corpus / "link.md", corpus)
+    assert isinstance(result, Skipped)
+    assert result.path == "link.md"
+    assert reason in result.reason
+
+
+def test_a_file_under_a_folder_linked_from_outside_is_skipped(corpus):
+    os.symlink(corpus.parent / "outside", corpus / "linked")
+    result = parse_file(corpus / "linked" / "secret.md", corpus)
+    assert isinstance(result, Skipped)
+    assert "outside the corpus" in result.reason
+
+
+def test_a_symlink_inside_the_corpus_is_read(corpus):
+    os.symlink("real.md", corpus / "alias.md")
+    doc = parse_file(corpus / "alias.md", corpus)
+    assert isinstance(doc, Document)
+    assert (doc.id, doc.title) == ("alias", "Real")
+
+
+def test_a_corpus_reached_through_a_symlink_is_read(corpus, tmp_path):
+    os.symlink(corpus, tmp_path / "via-link")
+    doc = parse_file(tmp_path / "via-link" / "real.md", tmp_path / "via-link")
+    assert isinstance(doc, Document)
+
+
+def test_a_fifo_is_skipped_without_being_opened(corpus):
+    os.mkfifo(corpus / "pipe.md")
+    result = within(10, parse_file, corpus / "pipe.md", corpus)
+    assert isinstance(result, Skipped)
+    assert "FIFO" in result.reason
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a device needs root")
+def test_a_device_in_the_corpus_is_skipped(corpus):
+    os.mknod(corpus / "zero.md", stat.S_IFCHR | 0o600, os.makedev(1, 5))  # /dev/zero
+    result = within(10, parse_file, corpus / "zero.md", corpus)
+    assert isinstance(result, Skipped)
+    assert "device" in result.reason
+
+
+def test_a_file_over_the_size_limit_is_skipped_with_its_reason(corpus, write_doc):
+    path = write_doc(corpus, "big.md", body="x" * 5000)
+    result = parse_file(path, corpus, max_bytes=4096)
+    assert isinstance(result, Skipped)
+    assert result.reason.startswith("larger than the 4 KB limit")
+    assert "--max-file-size" in result.reason
+    assert isinstance(parse_file(path, corpus, max_bytes=path.stat().st_size), Document)
+
+
+def test_the_size_limit_comes_from_the_environment(corpus, write_doc, monkeypatch):
+    path = write_doc(corpus, "big.md", body="x" * 5000)
+    assert isinstance(parse_file(path, corpus), Document)  # default: 16 MB
+    monkeypatch.setenv(ENV_MAX_FILE_SIZE, "4KB")
+    assert isinstance(parse_file(path, corpus), Skipped)
+
+
+def test_a_huge_body_is_capped_and_says_so(corpus, write_doc):
+    line = "The Fed cut rates again. 美联储再次降息。\n"
+    body = "opening words\n" + line * (2 * MAX_BODY_CHARS // len(line)) + "closing words"
+    doc = parse_file(write_doc(corpus, "huge.md", body=body), corpus)
+    assert isinstance(doc, Document)
+    assert doc.capped
+    assert MAX_BODY_CHARS * 0.9 <= len(doc.body) <= MAX_BODY_CHARS
+    assert doc.body.startswith("opening words") and "closing words" not in doc.body
+    assert doc.body.endswith("美联储再次降息。")  # cut at a line end
+    (note,) = doc.notes
+    assert note.startswith("long document: only the first part is indexed and shown")
+
+
+def test_a_normal_body_is_not_capped(read):
+    doc = read(body="short")
+    assert not doc.capped and doc.notes == []
+
+
+BOMB = """---
+title: lol
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+---
+body
+"""
+
+
+def test_a_yaml_bomb_is_refused(tmp_path, write_doc):
+    result = within(10, parse_file, write_doc(tmp_path, "bomb.md", raw=BOMB), tmp_path)
+    assert isinstance(result, Skipped)
+    assert "aliases" in result.reason
+
+
+def test_anchors_without_aliases_are_fine(read):
+    doc = read(raw="---\ntitle: &t Anchored\ntags: [a]\n---\nbody\n")
+    assert doc.title == "Anchored"
+
+
+def test_huge_front_matter_is_refused(tmp_path, write_doc):
+    fields = "".join(f"f{n}: {'x' * 100}\n" for n in range(3000))
+    path = write_doc(tmp_path, "huge.md", raw=f"---\ntitle: t\n{fields}---\nbody\n")
+    result = parse_file(path, tmp_path)
+    assert isinstance(result, Skipped)
+    assert "front matter is larger than 256 KB" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "shown", "reason"),
+    [
+        ("line\nbreak.md", "line\\nbreak.md", "file name contains a line break"),
+        ("carriage\rreturn.md", "carriage\\rreturn.md", "file name contains a line break"),
+        ("tab\there.md", "tab\\there.md", "file name contains a control character"),
+    ],
+)
+def test_a_control_character_in_a_file_name_is_skipped(tmp_path, write_doc, name, shown, reason):
+    result = parse_file(write_doc(tmp_path, name), tmp_path)
+    assert isinstance(result, Skipped)
+    assert (result.path, result.reason) == (shown, reason)
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped(tmp_path, write_doc):
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.md"), "wb") as f:
+        f.write(b"---\ntitle: t\n---\nbody\n")
+    (path,) = iter_files(tmp_path)
+    result = parse_file(path, tmp_path)
+    assert isinstance(result, Skipped)
+    assert (result.path, result.reason) == ("caf\\xe9.md", "file name is not valid UTF-8")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "# " + "#" * 250_000 + "x",  # a heading pattern with nested quantifiers took minutes
+        "#" * 250_000,
+        "# " + " " * 250_000 + "x",
+        "[原文链接](" + "a" * 100_000 + " " * 100_000 + "x",
+        "[原文链接](" * 20_000,  # unclosed: each one used to scan to the end
+    ],
+    ids=["hashes", "hash-line", "spaces", "source-link", "source-links"],
+)
+def test_pathological_lines_parse_quickly(tmp_path, write_doc, body):
+    path = write_doc(tmp_path, "p.md", raw=f"---\ndate: 2024-07-19\n---\n{body}\n")
+    started = time.perf_counter()
+    doc = within(20, parse_file, path, tmp_path)
+    assert time.perf_counter() - started < 2
+    assert isinstance(doc, Document)
+    assert 0 < len(doc.title) <= MAX_TITLE_CHARS
+
+
+def test_a_long_title_is_clipped(read):
+    doc = read(title="长" * 5000)
+    assert len(doc.title) == MAX_TITLE_CHARS and doc.title.endswith("…")

@@ -7,18 +7,14 @@ import pickle
 import pytest
 
 from searchengine.analysis import (
-    END,
-    GAP,
-    CJKGramTokenizer,
     KeyTokenizer,
     analyze,
-    bigram_analyzer,
     facet_key,
-    grams,
     key_analyzer,
     spell_analyzer,
     word_analyzer,
 )
+from searchengine.chars import RUN_SEP, TITLE_END, char_text, run_keys
 from searchengine.folding import fold, fold_with_map
 from searchengine.highlighting import highlight_title
 from searchengine.query import parse_query
@@ -129,32 +125,30 @@ def test_start_char_shifts_offsets():
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("title", "body", "expected"),
     [
-        ("", []),
-        ("   ", []),
-        # Every pair of adjacent characters, then the run's last one marked with END.
-        ("安裝簡單 ok 好", ["安装", "装简", "简单", "单" + END, "好" + END]),
-        ("香港", ["香港", "港" + END]),
-        ("삼성전자", ["삼성", "성전", "전자", "자" + END]),
-        ("rates 7%", []),
+        ("", "", TITLE_END),
+        # The title's runs first, then every run of the document, folded.
+        ("安裝簡單", "ok 好", "安装简单" + TITLE_END + RUN_SEP.join(["安装简单", "好"])),
+        ("", "삼성전자 HBM", TITLE_END + "삼성전자"),
+        ("", "rates 7%", TITLE_END),
+        # A character OpenCC folds only inside a phrase stays findable on its own.
+        ("", "瞭解", TITLE_END + RUN_SEP.join(["了解", "瞭解"])),
     ],
 )
-def test_gram_tokenizer(text, expected):
-    assert [t.text for t in CJKGramTokenizer(2)(text)] == expected
-    assert [t.text for t in bigram_analyzer()(text)] == expected
+def test_char_text_keeps_folded_cjk_runs(title, body, expected):
+    assert char_text(title, "", [], body) == expected
 
 
-def test_grams_leave_a_gap_between_runs():
-    assert grams(fold("美联储 降息")) == ["美联", "联储", "储" + END, GAP, "降息", "息" + END]
-    tokens = bigram_analyzer()("美联储 降息", positions=True)
-    assert [(t.text, t.pos) for t in tokens] == [
-        ("美联", 0),
-        ("联储", 1),
-        ("储" + END, 2),
-        ("降息", 4),
-        ("息" + END, 5),
-    ]
+def test_run_keys_are_the_pairs_of_a_run_or_its_one_character():
+    assert run_keys("港") == [ord("港")]
+    assert len(run_keys("美联储")) == 2
+    assert len(run_keys("哈哈哈")) == 1  # a repeated pair is looked up once
+
+
+def test_acronym_plurals_fold_to_the_acronym():
+    assert analyze("GPUs LLMs APIs") == ["gpu", "llm", "api"]
+    assert analyze("Bus buses") == ["bus", "buse"]  # ordinary words keep the stemmer's rules
 
 
 def test_spell_analyzer_keeps_plain_unstemmed_words():
@@ -199,7 +193,7 @@ def test_facet_key(value, expected):
 # --- Pickling (Whoosh stores the schema, analyzers included, in the index) ---------------
 
 
-@pytest.mark.parametrize("make", [word_analyzer, bigram_analyzer, key_analyzer, spell_analyzer])
+@pytest.mark.parametrize("make", [word_analyzer, key_analyzer, spell_analyzer])
 def test_analyzers_pickle(make):
     analyzer = make()
     copy = pickle.loads(pickle.dumps(analyzer))
@@ -209,7 +203,7 @@ def test_analyzers_pickle(make):
 
 def test_schema_pickles():
     schema = pickle.loads(pickle.dumps(build_schema()))
-    assert {"title", "body", "bigrams", "tag", "author_key", "date"} <= set(schema.names())
+    assert {"title", "body", "tag", "author_key", "date"} <= set(schema.names())
     assert [t.text for t in schema["body"].analyzer("降息 Rates")] == ["降息", "rate"]
 
 

@@ -1,105 +1,116 @@
-"""The query language of the search box (contract §4), parsed into Whoosh queries."""
+"""The query language of the search box (contract §4), compiled into a match tree."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from whoosh import query as wq
 
 from searchengine.errors import InvalidQuery
-from searchengine.query import MAX_DEPTH, MAX_QUERY_CHARS, MAX_TERMS, parse_query
+from searchengine.query import (
+    MAX_DEPTH,
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    All,
+    Any,
+    Not,
+    Phrase,
+    Prefix,
+    Run,
+    Term,
+    parse_query,
+)
+
+BODY = ("title", "description", "tags_text", "body")
 
 
-def terms(q: wq.Query | None) -> set[tuple[str, str]]:
-    """Every (field, text) a query looks up, positive or negative."""
-    if q is None:
-        return set()
-    out = set()
-    for leaf in q.leaves():
-        if isinstance(leaf, wq.Phrase):
-            out.update((leaf.fieldname, w) for w in leaf.words)
-        elif hasattr(leaf, "text"):
-            out.add((leaf.fieldname, leaf.text))
+def leaves(node):
+    """Every leaf of a match tree, positive or negative."""
+    if node is None:
+        return []
+    if isinstance(node, All | Any):
+        return [leaf for item in node.items for leaf in leaves(item)]
+    if isinstance(node, Not):
+        return leaves(node.item)
+    return [node]
+
+
+def words(node) -> set[str]:
+    """The analyzed words and Chinese runs a tree looks up."""
+    out: set[str] = set()
+    for leaf in leaves(node):
+        if isinstance(leaf, Term):
+            out.add(leaf.text)
+        elif isinstance(leaf, Run):
+            out.add(leaf.run)
+        elif isinstance(leaf, Phrase):
+            out.update(leaf.words)
+        elif isinstance(leaf, Prefix):
+            out.add(leaf.prefix + "*")
     return out
 
 
-def words(q: wq.Query | None) -> set[str]:
-    """The analyzed words a query looks up in the body."""
-    return {text for field, text in terms(q) if field == "body"}
-
-
-def negated(q: wq.Query) -> wq.Query | None:
-    """The excluded part of an AND-NOT query."""
-    return q.b if isinstance(q, wq.AndNot) else None
+def root(text: str):
+    return parse_query(text).root
 
 
 def test_words_must_all_match():
-    q = parse_query("美联储 降息").query
-    assert isinstance(q, wq.And)
-    assert [words(sub) for sub in q.subqueries] == [{"美联储"}, {"降息"}]
+    q = root("美联储 降息")
+    assert q == All((Run("美联储"), Run("降息")))
 
 
-def test_chinese_is_segmented_into_anded_words():
-    q = parse_query("美联储降息").query
-    assert isinstance(q, wq.And)
-    assert words(q) == {"美联储", "降息"}
+def test_a_chinese_run_is_found_as_written_or_as_its_words_apart():
+    assert root("美联储降息") == Run("美联储降息", pieces=("美联储", "降息"))
+
+
+def test_a_fragment_cut_anywhere_is_a_run_too():
+    q = root("美联储降")
+    assert isinstance(q, Run) and q.run == "美联储降"
 
 
 def test_words_are_analyzed_like_the_documents():
-    assert words(parse_query("立法會 ＡＩ Rates").query) == {"立法会", "ai", "rate"}
+    assert words(root("立法會 ＡＩ Rates")) == {"立法会", "ai", "rate"}
 
 
 def test_or_matches_either():
-    q = parse_query("马克杯 OR 马克思").query
-    assert isinstance(q, wq.Or)
+    q = root("马克杯 OR 马克思")
+    assert isinstance(q, Any)
     assert words(q) == {"马克杯", "马克思"}
 
 
 def test_or_binds_tighter_than_and():
-    q = parse_query("rate OR 降息 cut").query
-    assert isinstance(q, wq.And)
-    first, second = q.subqueries
-    assert isinstance(first, wq.Or) and words(first) == {"rate", "降息"}
+    q = root("rate OR 降息 cut")
+    assert isinstance(q, All)
+    first, second = q.items
+    assert isinstance(first, Any) and words(first) == {"rate", "降息"}
     assert words(second) == {"cut"}
 
 
 def test_pipe_is_or():
-    assert isinstance(parse_query("rate | cut").query, wq.Or)
+    assert isinstance(root("rate | cut"), Any)
 
 
 def test_and_keyword_is_the_default():
-    assert isinstance(parse_query("rate AND cut").query, wq.And)
-    assert words(parse_query("rate AND cut").query) == {"rate", "cut"}
+    assert root("rate AND cut") == All((Term(BODY, "rate"), Term(BODY, "cut")))
 
 
 @pytest.mark.parametrize("text", ["降息 -欧洲", "降息 NOT 欧洲"])
 def test_minus_and_not_exclude(text):
-    q = parse_query(text).query
-    assert isinstance(q, wq.AndNot)
-    assert words(q.a) == {"降息"}
-    assert words(negated(q)) == {"欧洲"}
+    assert root(text) == All((Run("降息"), Not(Run("欧洲"))))
 
 
 @pytest.mark.parametrize("text", ["-rate", "NOT rate"])
 def test_a_lone_exclusion_means_everything_else(text):
-    q = parse_query(text).query
-    assert isinstance(q, wq.AndNot)
-    assert isinstance(q.a, wq.Every)
-    assert words(q.b) == {"rate"}
+    assert root(text) == Not(Term(BODY, "rate"))
 
 
 def test_minus_excludes_a_phrase():
-    q = parse_query('降息 -"rate cut"').query
-    assert isinstance(q, wq.AndNot)
-    assert words(negated(q)) == {"rate", "cut"}
+    assert root('降息 -"rate cut"') == All((Run("降息"), Not(Phrase(BODY, ("rate", "cut")))))
 
 
 def test_minus_excludes_a_group():
-    q = parse_query("降息 -(欧洲 OR 美联储)").query
-    assert isinstance(q, wq.AndNot)
-    assert isinstance(negated(q), wq.Or)
-    assert words(negated(q)) == {"欧洲", "美联储"}
+    q = root("降息 -(欧洲 OR 美联储)")
+    assert q == All((Run("降息"), Not(Any((Run("欧洲"), Run("美联储"))))))
 
 
 def test_excluded_words_are_not_highlighted():
@@ -108,83 +119,83 @@ def test_excluded_words_are_not_highlighted():
     assert hl.words == set()
 
 
+def test_a_run_and_its_words_are_highlighted():
+    assert parse_query("美联储降息").highlight.cjk == {"美联储降息", "美联储", "降息"}
+
+
 def test_phrase_keeps_word_order():
-    q = parse_query('"interest rate cut"').query
-    phrases = [leaf for leaf in q.leaves() if isinstance(leaf, wq.Phrase)]
-    assert {p.fieldname for p in phrases} == {"title", "description", "tags_text", "body"}
-    assert all(p.words == ["interest", "rate", "cut"] for p in phrases)
+    assert root('"interest rate cut"') == Phrase(BODY, ("interest", "rate", "cut"))
 
 
-def test_chinese_phrase_also_matches_as_a_substring():
-    q = parse_query('"美联储降息"').query
-    grams = [
-        leaf for leaf in q.leaves() if isinstance(leaf, wq.Phrase) and leaf.fieldname == "bigrams"
-    ]
-    assert [g.words for g in grams] == [["美联", "联储", "储降", "降息"]]
+def test_a_quoted_chinese_run_is_found_only_as_written():
+    assert root('"美联储降息"') == Run("美联储降息")
+    assert root('"美联储 降息"') == All((Run("美联储"), Run("降息")))
+
+
+def test_traditional_runs_fold_to_simplified():
+    assert root("立法會") == Run("立法会")
+
+
+def test_a_character_opencc_folds_only_in_context_is_also_looked_up_alone():
+    assert root("瞭解") == Run("了解", alternate="瞭解")
 
 
 def test_title_scope():
-    q = parse_query("title:降息").query
-    assert {field for field, _ in terms(q)} == {"title", "title_grams"}
+    assert root("title:降息") == Run("降息", title=True)
+    assert root("title:rate") == Term(("title",), "rate")
 
 
 def test_scope_applies_to_the_next_word_after_a_space():
-    assert terms(parse_query("title: rate").query) == {("title", "rate")}
+    assert root("title: rate") == Term(("title",), "rate")
 
 
 def test_title_scope_on_a_phrase():
-    q = parse_query('title:"rate cut"').query
-    assert terms(q) == {("title", "rate"), ("title", "cut")}
+    assert root('title:"rate cut"') == Phrase(("title",), ("rate", "cut"))
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("tag:us", wq.Term("tag", "us")),
-        ("tag:ＡＩ", wq.Term("tag", "ai")),
-        ("TAG:US", wq.Term("tag", "us")),
-        ("tags:us", wq.Term("tag", "us")),
-        ("tag:立法會", wq.Term("tag", "立法会")),
-        ("author:FT", wq.Term("author_key", "ft")),
-        ("tag:(us OR economy)", wq.Or([wq.Term("tag", "us"), wq.Term("tag", "economy")])),
+        ("tag:us", Term(("tag",), "us")),
+        ("tag:ＡＩ", Term(("tag",), "ai")),
+        ("TAG:US", Term(("tag",), "us")),
+        ("tags:us", Term(("tag",), "us")),
+        ("tag:立法會", Term(("tag",), "立法会")),
+        ("author:FT", Term(("author_key",), "ft")),
+        ("tag:(us OR economy)", Any((Term(("tag",), "us"), Term(("tag",), "economy")))),
     ],
 )
 def test_tag_and_author_scopes_are_exact_keys(text, expected):
-    assert parse_query(text).query == expected
+    assert root(text) == expected
 
 
 def test_prefix():
-    q = parse_query("infla*").query
-    assert {(leaf.fieldname, leaf.text) for leaf in q.leaves()} == {
-        (f, "infla") for f in ("title", "description", "tags_text", "body")
-    }
-    assert all(isinstance(leaf, wq.Prefix) for leaf in q.leaves())
+    assert root("infla*") == Prefix(BODY, "infla")
     assert parse_query("infla*").highlight.prefixes == {"infla"}
 
 
 def test_one_letter_prefix_is_a_plain_word():
-    assert not any(isinstance(leaf, wq.Prefix) for leaf in parse_query("i*").query.leaves())
+    assert not any(isinstance(leaf, Prefix) for leaf in leaves(root("i*")))
 
 
 def test_grouping():
-    q = parse_query("(马克杯 OR 马克思) 设计").query
-    assert isinstance(q, wq.And)
-    group, word = q.subqueries
-    assert isinstance(group, wq.Or) and words(group) == {"马克杯", "马克思"}
+    q = root("(马克杯 OR 马克思) 设计")
+    assert isinstance(q, All)
+    group, word = q.items
+    assert isinstance(group, Any) and words(group) == {"马克杯", "马克思"}
     assert words(word) == {"设计"}
 
 
 def test_scoped_group():
-    q = parse_query("title:(降息 OR 加息)").query
-    assert {field for field, _ in terms(q)} == {"title", "title_grams"}
+    q = root("title:(降息 OR 加息)")
+    assert q == Any((Run("降息", title=True), Run("加息", title=True)))
 
 
 def test_relaxed_form_matches_any_positive_clause():
     pq = parse_query("美联储 降息 -欧洲")
-    assert isinstance(pq.relaxed, wq.AndNot)
-    assert isinstance(pq.relaxed.a, wq.Or)
-    assert words(pq.relaxed.b) == {"欧洲"}
-    assert parse_query("降息").relaxed is None
+    assert pq.positives == [Run("美联储"), Run("降息")]
+    assert pq.negatives == [Not(Run("欧洲"))]
+    assert parse_query("降息").positives == [Run("降息")]
 
 
 @pytest.mark.parametrize(
@@ -217,7 +228,7 @@ def test_language(text, lang):
     ],
 )
 def test_odd_input_is_read_sensibly(text, expected):
-    assert words(parse_query(text).query) == expected
+    assert words(root(text)) == expected
 
 
 @pytest.mark.parametrize(
@@ -246,14 +257,16 @@ def test_odd_input_is_read_sensibly(text, expected):
     ],
 )
 def test_nothing_to_search_browses_everything(text):
-    assert parse_query(text).query is None
+    parsed = parse_query(text)
+    assert parsed.root is None
+    assert (parsed.notice is not None) == bool(text.strip())  # said when something was typed
 
 
 # --- Limits --------------------------------------------------------------------------------
 
 
 def test_longest_query_is_accepted():
-    assert parse_query("a" * MAX_QUERY_CHARS).query is not None
+    assert root("a" * MAX_QUERY_CHARS) is not None
 
 
 def test_too_long_query_is_refused():
@@ -262,7 +275,7 @@ def test_too_long_query_is_refused():
 
 
 def test_many_terms_are_accepted_up_to_the_limit():
-    assert parse_query(" ".join(f"w{i}x" for i in range(MAX_TERMS))).query is not None
+    assert root(" ".join(f"w{i}x" for i in range(MAX_TERMS))) is not None
 
 
 def test_too_many_terms_are_refused():
@@ -274,7 +287,7 @@ def test_too_many_terms_are_refused():
     "text",
     [
         "-".join(f"w{i}x" for i in range(MAX_TERMS + 1)),
-        "美联储宣布降息一个百分点以支持经济增长" * 50,
+        "美联储 降息 " * 33,
     ],
     ids=["hyphenated", "chinese"],
 )
@@ -283,9 +296,16 @@ def test_too_many_terms_are_refused_however_they_are_joined(text):
         parse_query(text)
 
 
+def test_a_long_chinese_run_is_accepted_and_found_as_written():
+    text = "美联储宣布降息一个百分点以支持经济增长" * 50
+    q = root(text)
+    assert isinstance(q, Run) and q.run == text
+    assert len(q.pieces) == len(set(q.pieces))  # each word is looked up once
+
+
 def test_nesting_up_to_the_limit_is_accepted():
     text = "(" * MAX_DEPTH + "rate" + ")" * MAX_DEPTH
-    assert words(parse_query(text).query) == {"rate"}
+    assert words(root(text)) == {"rate"}
 
 
 @pytest.mark.parametrize("close", [True, False])
@@ -340,4 +360,4 @@ def test_the_parser_answers_any_text_with_a_query_or_a_clear_refusal(text):
     except InvalidQuery as exc:
         assert str(exc)  # a message a person can read
         return
-    assert parsed.query is None or isinstance(parsed.query, wq.Query)
+    assert parsed.root is None or leaves(parsed.root)

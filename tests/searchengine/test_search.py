@@ -341,7 +341,18 @@ def test_no_suggestion_for_a_word_that_matches(small_index, q):
 
 
 RESPONSE_KEYS = set(
-    ["query", "total", "page", "per_page", "took_ms", "relaxed", "results", "facets", "suggestion"]
+    [
+        "query",
+        "total",
+        "page",
+        "per_page",
+        "took_ms",
+        "relaxed",
+        "results",
+        "facets",
+        "suggestion",
+        "notice",
+    ]
 )
 HIT_KEYS = set(
     ["id", "title", "description", "date", "tags", "author", "url", "score", "highlights"]
