@@ -198,7 +198,7 @@ def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
     base, session = f"http://127.0.0.1:{port}", requests.Session()
     with open(logs / "serve.log", "wb") as log:
         started = time.perf_counter()
-        cmd = py("searchengine", "serve", "--index", index, "--port", port)
+        cmd = py("web", "serve", "--index", index, "--port", port)
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=CODE)
     watched = psutil.Process(server.pid)
     try:

@@ -53,6 +53,8 @@ class Batch:
     """What one worker did: its segment (None if empty), skips, notes, manifest rows."""
 
     segment: object = None
+    seconds: float = 0.0  # the worker's whole time
+    char_seconds: float = 0.0  # of which on the character index
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
@@ -105,7 +107,9 @@ def write_documents(
             else:
                 writer.add_document(**values)
                 if chars is not None:
+                    started = time.perf_counter()
                     chars.add(char_text_of_fields(values))
+                    batch.char_seconds += time.perf_counter() - started
                 batch.manifest[doc.id] = [doc.path, doc.mtime, doc.size]
                 batch.notes.extend((doc.path, n) for n in doc.notes)
         _tick()
@@ -121,6 +125,7 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
     writer = SegmentWriter(
         ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False, codec=schema_codec()
     )
+    started = time.perf_counter()
     batch = Batch()
     chars = CharIndexWriter()
     try:
@@ -130,9 +135,12 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
         raise
     if batch.manifest:
         batch.segment = writer._finalize_segment()
+        written = time.perf_counter()
         chars.write(index_dir, batch.segment.segment_id())
+        batch.char_seconds += time.perf_counter() - written
     else:
         writer.cancel()
+    batch.seconds = time.perf_counter() - started
     return batch
 
 
@@ -258,6 +266,10 @@ def rebuild(
                 segmenter=SEGMENTER.engine,
                 user_dict=user_dict,
                 user_dict_hash=dict_hash,
+                build={
+                    "worker_seconds": round(sum(b.seconds for b in batches), 2),
+                    "char_index_seconds": round(sum(b.char_seconds for b in batches), 2),
+                },
             ).save(building)
             gen = store.publish(building)
         except BaseException:

@@ -27,6 +27,7 @@ import contextlib
 import mmap
 import os
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -118,7 +119,7 @@ class CharIndexWriter:
         keys, docs = keys[order], docs[order]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else []
         unique = keys[starts] if len(keys) else keys
-        offsets = np.append(np.asarray(starts, np.int64), len(keys))
+        offsets = np.append(np.asarray(starts, np.uint32), len(keys)).astype(np.uint32)
         sizes = np.fromiter((len(t) for t in self._texts), np.int64, len(self._texts))
         text_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         base = folder / segment_id
@@ -186,7 +187,8 @@ class _Segment:
         i = int(np.searchsorted(self.keys, key))
         if i >= len(self.keys) or self.keys[i] != key:
             return np.empty(0, np.int64)
-        return self.docs[self.offsets[i] : self.offsets[i + 1]].astype(np.int64) + self.offset
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.docs[lo:hi].astype(np.int64) + self.offset
 
     def doc_text(self, local: int) -> str:
         return self.text[self.toffsets[local] : self.toffsets[local + 1]].decode("utf-8")
@@ -195,8 +197,11 @@ class _Segment:
 class CharIndex:
     """The character indexes of every segment of one reader, in global document numbers."""
 
-    def __init__(self, gen: Path, segments: list[tuple[str, int]], size: int) -> None:
+    def __init__(
+        self, gen: Path, segments: list[tuple[str, int]], size: int, lock: threading.RLock
+    ) -> None:
         self.size = size
+        self.lock = lock  # guards the cache; the arrays are read-only
         self._segments = [_Segment(gen, sid, off) for sid, off in segments]
         self._starts = np.array([s.offset for s in self._segments], np.int64)
         self._cache: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
@@ -218,16 +223,18 @@ class CharIndex:
     def containing(self, run: str, title: bool = False) -> np.ndarray:
         """Every document whose folded text (or title) holds ``run`` contiguously."""
         cache_key = (run, title)
-        hit = self._cache.get(cache_key)
-        if hit is not None:
-            self._cache.move_to_end(cache_key)
-            return hit
+        with self.lock:
+            hit = self._cache.get(cache_key)
+            if hit is not None:
+                self._cache.move_to_end(cache_key)
+                return hit
         docs = self._candidates(run)
         if len(docs) and (len(run) > 2 or title):
             docs = self._verify(docs, run, title)
-        self._cache[cache_key] = docs
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self.lock:
+            self._cache[cache_key] = docs
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         return docs
 
     def _candidates(self, run: str) -> np.ndarray:
@@ -250,7 +257,9 @@ class CharIndex:
         return docs[keep]
 
 
-def open_char_index(gen: Path, reader, build_missing: bool = True) -> CharIndex:
+def open_char_index(
+    gen: Path, reader, build_missing: bool = True, lock: threading.RLock | None = None
+) -> CharIndex:
     """Open the character index of every segment of a Whoosh reader.
 
     A segment without one (an index written by an older update, or a file lost
@@ -262,7 +271,7 @@ def open_char_index(gen: Path, reader, build_missing: bool = True) -> CharIndex:
         if not has_segment(gen, sid) and build_missing:
             build_from_stored(gen, sub, sid)
         segments.append((sid, offset))
-    return CharIndex(gen, segments, reader.doc_count_all())
+    return CharIndex(gen, segments, reader.doc_count_all(), lock or threading.RLock())
 
 
 def _leaves(reader) -> list[tuple[object, int]]:

@@ -1,9 +1,11 @@
-"""The `searchengine` command: query the index from a shell, or serve the web app."""
+"""The `searchengine` command group: query the index from a shell.
+
+The web app adds `serve` to this group (web/cli.py), so the library never imports the app.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -82,56 +84,3 @@ def query(q, index, tags, authors, date_from, date_to, sort, page, per_page, as_
     for n, hit in enumerate(resp.results, start=(page - 1) * per_page + 1):
         day = hit.date[:10] if hit.date else "no date"
         click.echo(f"{n:>3}. {hit.title}  [{day}]  {hit.id}")
-
-
-@main.command()
-@index_option
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to bind; 127.0.0.1 keeps it private.",
-)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Waitress worker threads (one process; searches share one index reader).",
-)
-def serve(index, host, port, threads) -> None:
-    """Serve the search page and the JSON API with waitress (a production WSGI server).
-
-    One process with --threads worker threads; a rebuild is picked up without restart.
-
-    Example: searchengine serve --port 8000
-    """
-    from waitress import serve as waitress_serve
-
-    from web import create_app
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    settings = Settings.resolve(None, index)
-    app = create_app({"INDEX": str(settings.index)})
-    try:
-        documents = app.extensions["digest_index"].meta().documents
-        click.echo(f"Serving {documents} documents from {settings.index.absolute()}", err=True)
-    except SearchEngineError as exc:
-        click.echo(f"warning: {exc}", err=True)
-    click.echo(
-        f"Digest Search on http://{host}:{port}/ ({threads} threads; Ctrl+C to stop)", err=True
-    )
-    waitress_serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        ident="digest-search",
-        channel_timeout=30,
-        max_request_body_size=65536,
-        clear_untrusted_proxy_headers=True,
-    )

@@ -48,7 +48,7 @@ def get_document(index: Index, doc_id: str) -> StoredDocument:
     """Look a document up by its exact id in the index (never on the file system)."""
     if not doc_id or len(doc_id) > MAX_ID_CHARS or "\x00" in doc_id:
         raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
-    with index.view() as view:
+    with index.view() as view, view.lock:
         stored = view.searcher.document(id=doc_id)
     if stored is None:
         raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")

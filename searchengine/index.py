@@ -36,8 +36,22 @@ class View:
     token: tuple
     postings: Postings
     chars: CharIndex
+    hold: int | None = None  # the shared lock that keeps this generation on disk
     cache: OrderedDict = field(default_factory=OrderedDict)  # answers within this snapshot
     rankings: OrderedDict = field(default_factory=OrderedDict)  # whole orders, for paging
+    # Searches of one process run side by side; Whoosh's readers and the caches are
+    # touched under this lock, the array work runs outside it.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    users: int = 0
+    retired: bool = False
+
+    def close(self) -> None:
+        """Close the searcher and let the generation go (once no search uses it)."""
+        with contextlib.suppress(Exception):
+            self.searcher.close()
+        if self.hold is not None:
+            IndexStore.release(self.hold)
+            self.hold = None
 
 
 class Index:
@@ -47,9 +61,7 @@ class Index:
         self.store = IndexStore(root)
         self._lock = threading.RLock()
         self._view: View | None = None
-        self._hold: int | None = None
         self._checked = 0.0
-        self.generation_changes = 0
 
     def _open(self) -> View:
         gen = self.store.require_current()
@@ -69,14 +81,17 @@ class Index:
             ) from exc
         try:
             reader = searcher.reader()
+            lock = threading.RLock()
             view = View(
                 gen,
                 searcher,
                 FacetTable(reader),
                 meta,
                 self._token(gen, searcher),
-                Postings(reader),
-                open_char_index(gen, reader),
+                Postings(reader, lock),
+                open_char_index(gen, reader, lock=lock),
+                hold=hold,
+                lock=lock,
             )
         except Exception as exc:
             searcher.close()
@@ -84,15 +99,12 @@ class Index:
             raise IndexIncompatible(
                 f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
             ) from exc
-        old_hold, self._hold = self._hold, hold
-        if self._view is not None:
-            with contextlib.suppress(Exception):
-                self._view.searcher.close()
-            self.generation_changes += 1
-        if old_hold is not None:
-            self.store.release(old_hold)
-            self.store.try_cleanup()
-        self._view = view
+        old, self._view = self._view, view
+        if old is not None:
+            old.retired = True
+            if not old.users:
+                old.close()
+                self.store.try_cleanup()
         return view
 
     def _token(self, gen: Path, searcher: Searcher) -> tuple:
@@ -108,7 +120,7 @@ class Index:
 
     @contextlib.contextmanager
     def view(self) -> Iterator[View]:
-        """Hand out the current snapshot; searches hold the lock while they read."""
+        """Hand out the current snapshot; a switch waits for no search, closing it after."""
         with self._lock:
             now = time.monotonic()
             if self._view is None:
@@ -121,7 +133,16 @@ class Index:
                     except Exception:
                         # A half-visible switch: keep serving the old snapshot.
                         pass
-            yield self._view
+            view = self._view
+            view.users += 1
+        try:
+            yield view
+        finally:
+            with self._lock:
+                view.users -= 1
+                if view.retired and not view.users:
+                    view.close()
+                    self.store.try_cleanup()
 
     def meta(self) -> IndexMeta:
         """Describe the live generation (documents, when built, from what)."""
@@ -149,12 +170,10 @@ class Index:
         """Release the searcher and the generation it holds."""
         with self._lock:
             if self._view is not None:
-                with contextlib.suppress(Exception):
-                    self._view.searcher.close()
+                self._view.retired = True
+                if not self._view.users:
+                    self._view.close()
                 self._view = None
-            if self._hold is not None:
-                self.store.release(self._hold)
-                self._hold = None
 
 
 def open_index(root: str | Path) -> Index:

@@ -82,7 +82,9 @@ class Matcher:
             return self._docs_mask(arrays)
         if isinstance(node, Phrase):
             q = wq.Or([wq.Phrase(f, list(node.words)) for f in node.fields])
-            return self._docs_mask([np.fromiter(self.view.searcher.docs_for_query(q), np.int64)])
+            with self.view.lock:
+                found = np.fromiter(self.view.searcher.docs_for_query(q), np.int64)
+            return self._docs_mask([found])
         raise TypeError(f"unknown node {node!r}")
 
     def expand(self, node: Prefix, field: str) -> list[str]:
@@ -175,8 +177,8 @@ class Matcher:
         if len(words) < 2 or len(words) > 8 or not len(docs):
             return np.zeros(len(docs), bool)
         q = wq.Or([wq.Phrase(f, words, slop=NEAR_SLOP) for f in ("title", "body")])
-        searcher = self.view.searcher
-        found = np.fromiter(searcher.docs_for_query(q), np.int64)
+        with self.view.lock:
+            found = np.fromiter(self.view.searcher.docs_for_query(q), np.int64)
         return np.isin(docs, found)
 
 

@@ -11,6 +11,7 @@ its segments.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -30,8 +31,9 @@ _EMPTY_TF = np.empty(0, np.float32)
 class Postings:
     """Per-snapshot access to word postings, field lengths and BM25F scores."""
 
-    def __init__(self, reader) -> None:
+    def __init__(self, reader, lock: threading.RLock | None = None) -> None:
         self.reader = reader
+        self.lock = lock or threading.RLock()  # Whoosh's readers are not for two threads
         self.size = reader.doc_count_all()
         self.leaves = list(reader.leaf_readers())
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -42,6 +44,10 @@ class Postings:
 
     def term(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Global document numbers holding ``text`` in ``field``, and its frequencies."""
+        with self.lock:
+            return self._term(field, text)
+
+    def _term(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         key = (field, text)
         hit = self._terms.get(key)
         if hit is not None:
@@ -78,10 +84,11 @@ class Postings:
     def prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]:
         """Up to ``limit`` indexed terms of a field that start with ``prefix``."""
         out = []
-        for t in self.reader.expand_prefix(field, prefix):
-            out.append(t.decode("utf-8") if isinstance(t, bytes) else t)
-            if len(out) >= limit:
-                break
+        with self.lock:
+            for t in self.reader.expand_prefix(field, prefix):
+                out.append(t.decode("utf-8") if isinstance(t, bytes) else t)
+                if len(out) >= limit:
+                    break
         return out
 
     # Scoring ---------------------------------------------------------------------
@@ -89,23 +96,29 @@ class Postings:
     def lengths(self, field: str) -> np.ndarray:
         """Each document's length of ``field`` in words (as Whoosh stores it, one byte)."""
         arr = self._lengths.get(field)
-        if arr is None:
-            arr = np.zeros(self.size, np.float32)
-            for sub, offset in self.leaves:
-                n = sub.doc_count_all()
-                col = sub._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-                if col is None:
-                    continue
-                raw = np.fromiter((col[i] for i in range(n)), np.uint8, n)
-                arr[offset : offset + n] = _LENGTH_TABLE[raw]
-            self._lengths[field] = arr
+        if arr is not None:
+            return arr
+        with self.lock:
+            return self._lengths.get(field) if field in self._lengths else self._read_lengths(field)
+
+    def _read_lengths(self, field: str) -> np.ndarray:
+        arr = np.zeros(self.size, np.float32)
+        for sub, offset in self.leaves:
+            n = sub.doc_count_all()
+            col = sub._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+            if col is None:
+                continue
+            raw = np.fromiter((col[i] for i in range(n)), np.uint8, n)
+            arr[offset : offset + n] = _LENGTH_TABLE[raw]
+        self._lengths[field] = arr
         return arr
 
     def avg_length(self, field: str) -> float:
         """Average length of ``field`` over the documents."""
         avg = self._avg.get(field)
         if avg is None:
-            total = self.reader.field_length(field)
+            with self.lock:
+                total = self.reader.field_length(field)
             avg = self._avg[field] = (total / max(1, self.reader.doc_count_all())) or 1.0
         return avg
 

@@ -171,10 +171,11 @@ def _stamp(day: date, at: dtime) -> float:
 def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> Ranking:
     """Match the query and the filters exactly, then order every match (no top-N pool)."""
     key = (req.q, req.tags, req.authors, req.date_from, req.date_to, req.sort)
-    hit = view.rankings.get(key)
-    if hit is not None:
-        view.rankings.move_to_end(key)
-        return hit
+    with view.lock:
+        hit = view.rankings.get(key)
+        if hit is not None:
+            view.rankings.move_to_end(key)
+            return hit
     tags, authors, dates = _filter_masks(view, req)
     filters = tags & authors & dates
     root = pq.root
@@ -216,9 +217,10 @@ def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> 
         score = np.round(score, 4)
         order = np.lexsort((view.facets.id_rank[docs], -score))
         ranking = Ranking(docs[order], score[order], relaxed, root, query_mask)
-    view.rankings[key] = ranking
-    if len(view.rankings) > CACHE_SIZE:
-        view.rankings.popitem(last=False)
+    with view.lock:
+        view.rankings[key] = ranking
+        if len(view.rankings) > CACHE_SIZE:
+            view.rankings.popitem(last=False)
     return ranking
 
 
@@ -236,9 +238,11 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
     pq = _parse(req.q)
     with index.view() as view:
-        cached = view.cache.get(req)
+        with view.lock:
+            cached = view.cache.get(req)
+            if cached is not None:
+                view.cache.move_to_end(req)
         if cached is not None:
-            view.cache.move_to_end(req)
             took = round((time.perf_counter() - started) * 1000, 2)
             return replace(cached, took_ms=took)
         matcher = Matcher(view)
@@ -255,14 +259,16 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
         else:
             scores = [0.0] * len(picked)
         results = [_hit(view, d, s, pq) for d, s in zip(picked.tolist(), scores, strict=True)]
-        suggestion = _suggest(view, pq, req.q)
+        with view.lock:
+            suggestion = _suggest(view, pq, req.q)
         took = round((time.perf_counter() - started) * 1000, 2)
         resp = SearchResponse(
             req, len(ranking.order), took, ranking.relaxed, results, facets, suggestion, pq.notice
         )
-        view.cache[req] = resp
-        if len(view.cache) > CACHE_SIZE:
-            view.cache.popitem(last=False)
+        with view.lock:
+            view.cache[req] = resp
+            if len(view.cache) > CACHE_SIZE:
+                view.cache.popitem(last=False)
     return resp
 
 
@@ -284,7 +290,8 @@ def _facets(view: View, req: SearchRequest, ranking: Ranking) -> dict[str, list[
 
 
 def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:
-    stored = view.searcher.stored_fields(docnum)
+    with view.lock:
+        stored = view.searcher.stored_fields(docnum)
     title = stored.get("title", "")
     _, zh, en = unpack_texts(stored)
     terms = pq.highlight

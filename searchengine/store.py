@@ -48,7 +48,7 @@ class IndexMeta:
     user_dict: str | None = None
     user_dict_hash: str | None = None
     updated_at: str | None = None
-    extra: dict = field(default_factory=dict)
+    build: dict = field(default_factory=dict)  # where a rebuild's time went (for benchmarks)
 
     @classmethod
     def load(cls, gen: Path) -> IndexMeta:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, redirect, request
+from werkzeug.routing import PathConverter
 
 from searchengine.config import Settings
 from searchengine.index import open_index
-
-log = logging.getLogger("digest.access")
+from web.accesslog import log_request
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -22,6 +22,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+class IdConverter(PathConverter):
+    """A document id: any characters, slashes and newlines included (file names hold them)."""
+
+    regex = r"[^/][\s\S]*?"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -39,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["digest_index"] = open_index(app.config["INDEX"])
 
+    app.url_map.converters["id"] = IdConverter
     from web import api, errors, pages
 
     app.register_blueprint(pages.bp)
@@ -51,18 +58,33 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors.check_request_size()
 
     @app.after_request
-    def _finish(response):
+    def _finish(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        location = response.headers.get("Location")
+        if location and (safe := same_site(location)) != location:
+            # A redirect built from the Host header (e.g. //doc/x → /doc/x): keep it on this site.
+            response.headers["Location"] = safe
+            response.set_data(redirect(safe, response.status_code).get_data())
         took = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info(
-            '%s "%s %s" %s %.1fms',
-            request.remote_addr,
-            request.method,
-            request.full_path.rstrip("?")[:300],
-            response.status_code,
-            took,
-        )
+        log_request(request, response, took)
         return response
 
     return app
+
+
+def same_site(location: str) -> str:
+    """Drop scheme and host from a redirect, so a forged Host header cannot send readers away.
+
+    >>> same_site("http://evil.example/doc/x?q=1")
+    '/doc/x?q=1'
+    >>> same_site("//evil.example/x")
+    '/x'
+    >>> same_site("?lang=en")
+    '?lang=en'
+    """
+    parts = urlsplit(location)
+    if not (parts.scheme or parts.netloc or location.startswith(("//", "/\\"))):
+        return location
+    path = "/" + parts.path.lstrip("/\\")
+    return urlunsplit(("", "", path, parts.query, parts.fragment))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from searchengine.dictionary import dictionary_change
 from searchengine.documents import get_document
-from searchengine.params import parse_request
+from searchengine.errors import SearchEngineError
+from searchengine.schema import SCHEMA_VERSION
 from searchengine.search import search
-from web.markdown import to_html
+from searchengine.store import IndexMeta, check_schema
+from web.errors import error_response
+from web.markdown import bounded, to_html
 from web.openapi import OPENAPI
+from web.params import read_request
 
 bp = Blueprint("api", __name__)
 
@@ -20,15 +25,19 @@ def index():
 
 @bp.get("/api/search")
 def api_search():
-    req = parse_request(request.args.getlist)
+    req = read_request(request.args)
     return jsonify(search(index(), req).to_dict())
 
 
-@bp.get("/api/doc/<path:doc_id>")
+@bp.get("/api/doc/<id:doc_id>")
 def api_doc(doc_id: str):
     doc = get_document(index(), doc_id)
     data = doc.to_dict()
-    data["html"] = to_html(doc.body)
+    shown, truncated = bounded(doc.body)
+    data["body"] = shown
+    data["html"] = to_html(shown)
+    data["truncated"] = truncated
+    data["body_length"] = len(doc.body)
     return jsonify(data)
 
 
@@ -39,4 +48,24 @@ def api_openapi():
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify(index().health())
+    # Read the live generation's metadata from disk rather than through Index.view(): a
+    # long search holds the view's lock, and a health check must not wait behind it.
+    try:
+        gen = index().store.require_current()
+        meta = IndexMeta.load(gen)
+        check_schema(meta, SCHEMA_VERSION)
+    except (SearchEngineError, OSError, ValueError) as exc:
+        # The library's messages name the index folder: say what is wrong without it.
+        code = getattr(exc, "code", "index_unreadable")
+        return error_response(503, code, "No index can be served; run: indexer rebuild")
+    return jsonify(
+        {
+            "status": "ok",
+            "documents": meta.documents,
+            "built_at": meta.built_at,
+            "updated_at": meta.updated_at,
+            "generation": gen.name,
+            "user_dict": bool(meta.user_dict),
+            "user_dict_changed": dictionary_change(meta) is not None,
+        }
+    )

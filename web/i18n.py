@@ -51,6 +51,10 @@ TEXT = {
         "zh": "试试减少关键词、换个写法，或移除筛选条件。",
     },
     "did_you_mean": {"en": "Did you mean", "zh": "您是不是要找"},
+    "truncated": {
+        "en": "This document is long; showing the first {shown} of {total} characters.",
+        "zh": "此文档较长；只显示前 {shown} 个字符（共 {total} 个）。",
+    },
     "relaxed": {
         "en": "No digest contains all of your words; showing those that match some of them.",
         "zh": "没有摘要同时包含所有关键词；以下结果只匹配其中一部分。",

@@ -58,6 +58,16 @@ _SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([
 _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
 _TEXT_OR_TAG = re.compile(r"(<[^>]*>)|([^<]+)")
 
+# markdown-it and nh3 slow down faster than linearly on hostile input (50,000 nested
+# "[", emphasis openers, HTML tags, long tables), and mostly with the count of markup
+# characters: past either limit only the start of a body is rendered (about 0.1 s at
+# worst; the longest digest in the shared corpora is about 40,000 characters).
+MAX_RENDER_CHARS = 64_000
+MAX_MARKUP_CHARS = 4_000
+_MARKUP = re.compile(r"[\[\]*_<>|`]")
+# Enough text to tell a paragraph's language; markup stripping is quadratic on "[[[[".
+_LANG_SAMPLE = 1_000
+
 
 def _absolute_images_only(element: str, attribute: str, value: str) -> str | None:
     # A relative image would be fetched from this site and 404: keep only web images.
@@ -78,6 +88,33 @@ def to_html(markdown: str) -> str:
     )
 
 
+def bounded(
+    markdown: str, limit: int = MAX_RENDER_CHARS, markup: int = MAX_MARKUP_CHARS
+) -> tuple[str, bool]:
+    r"""Keep the start of a long or markup-heavy body, cut at a break, so a page stays fast.
+
+    >>> bounded("one\n\ntwo", limit=6)
+    ('one', True)
+    >>> bounded("a *b* c\n*d*", markup=2)
+    ('a *b* c', True)
+    >>> bounded("short")
+    ('short', False)
+    """
+    end = min(len(markdown), limit)
+    for n, m in enumerate(_MARKUP.finditer(markdown, 0, end)):
+        if n == markup:
+            end = m.start()
+            break
+    if end >= len(markdown):
+        return markdown, False
+    cut = markdown.rfind("\n\n", 0, end + 1)
+    if cut < end // 2:
+        cut = markdown.rfind("\n", 0, end + 1)
+    if cut < end // 2:
+        cut = end
+    return markdown[:cut], True
+
+
 def language_sections(markdown: str) -> list[tuple[str, str]]:
     """Split the body into its Chinese and English parts, each rendered to safe HTML."""
     blocks: dict[str, list[str]] = {"zh": [], "en": []}
@@ -88,7 +125,7 @@ def language_sections(markdown: str) -> list[tuple[str, str]]:
         chunk = "\n".join(lines).strip()
         if not chunk:
             continue
-        text = visible_text(chunk)
+        text = visible_text(chunk[:_LANG_SAMPLE])
         if not text:
             if "<" in chunk:  # an image or figure: keep it with the part before it
                 blocks["zh" if blocks["zh"] and not blocks["en"] else "en"].append(chunk)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-_ERROR = {
-    "description": "The request cannot be answered as asked",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERROR = {"description": "The request cannot be answered as asked", "content": _ERROR_CONTENT}
+_ERRORS = {
+    "400": _ERROR,
+    "414": {"description": "The URL is longer than 8,190 characters", "content": _ERROR_CONTENT},
+    "503": {"description": "No index can be served yet", "content": _ERROR_CONTENT},
 }
+# Empty means "no limit", like leaving the parameter out.
+_DAY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}
+_FILTER = {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 1000}}
+MAX_PAGE = 999_999_999
 
 
 def _param(name: str, description: str, schema: dict, **extra) -> dict:
@@ -38,41 +45,41 @@ OPENAPI: dict = {
                     ),
                     _param(
                         "tag",
-                        "Tag filter; repeat for more, all must match.",
-                        {"type": "array", "items": {"type": "string"}},
+                        "Tag filter; repeat for up to 20 values (blank ones count), all must match.",
+                        _FILTER,
                         style="form",
                         explode=True,
                     ),
                     _param(
                         "author",
-                        "Author filter; repeat for more, any may match.",
-                        {"type": "array", "items": {"type": "string"}},
+                        "Author filter; repeat for up to 20 values (blank ones count), any may match.",
+                        _FILTER,
                         style="form",
                         explode=True,
                     ),
                     _param(
                         "from",
-                        "First day, inclusive (YYYY-MM-DD).",
-                        {"type": "string", "format": "date"},
+                        "First day, inclusive (YYYY-MM-DD); empty means no first day.",
+                        _DAY,
                     ),
                     _param(
                         "to",
-                        "Last day, inclusive (YYYY-MM-DD).",
-                        {"type": "string", "format": "date"},
+                        "Last day, inclusive (YYYY-MM-DD); empty means no last day.",
+                        _DAY,
                     ),
                     _param(
                         "sort",
-                        "Order of results.",
+                        "Order of results; empty means relevance.",
                         {
                             "type": "string",
-                            "enum": ["relevance", "newest", "oldest"],
+                            "enum": ["relevance", "newest", "oldest", ""],
                             "default": "relevance",
                         },
                     ),
                     _param(
                         "page",
-                        "Page number, from 1.",
-                        {"type": "integer", "minimum": 1, "default": 1},
+                        "Page number, from 1; a page past the last one is empty.",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
                     ),
                     _param(
                         "per_page",
@@ -89,7 +96,7 @@ OPENAPI: dict = {
                             }
                         },
                     },
-                    "400": _ERROR,
+                    **_ERRORS,
                 },
             }
         },
@@ -101,7 +108,8 @@ OPENAPI: dict = {
                         "name": "id",
                         "in": "path",
                         "required": True,
-                        "description": "Path below the corpus root without extension.",
+                        "description": "Path below the corpus root without extension "
+                        "(any characters, percent-encoded).",
                         "schema": {"type": "string"},
                     }
                 ],
@@ -114,14 +122,20 @@ OPENAPI: dict = {
                             }
                         },
                     },
-                    "404": _ERROR,
+                    "404": {"description": "No document has this id", "content": _ERROR_CONTENT},
+                    **_ERRORS,
                 },
             }
         },
         "/api/openapi.json": {
             "get": {
                 "summary": "This description",
-                "responses": {"200": {"description": "OpenAPI 3"}},
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
             }
         },
         "/healthz": {
@@ -133,7 +147,8 @@ OPENAPI: dict = {
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
                         },
-                    }
+                    },
+                    "503": _ERRORS["503"],
                 },
             }
         },
@@ -187,6 +202,7 @@ OPENAPI: dict = {
                     "results",
                     "facets",
                     "suggestion",
+                    "notice",
                 ],
                 "properties": {
                     "query": {"type": "string"},
@@ -207,10 +223,17 @@ OPENAPI: dict = {
                         },
                     },
                     "suggestion": {"type": "string", "nullable": True},
+                    "notice": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "Said when the query was changed or dropped, e.g. "
+                        "one with no searchable word lists everything.",
+                    },
                 },
             },
             "Document": {
                 "type": "object",
+                "required": ["id", "title", "date", "tags", "body", "html", "truncated"],
                 "properties": {
                     "id": {"type": "string"},
                     "title": {"type": "string"},
@@ -221,18 +244,36 @@ OPENAPI: dict = {
                     "category": {"type": "string"},
                     "url": {"type": "string"},
                     "extra": {"type": "object"},
-                    "body": {"type": "string"},
-                    "html": {"type": "string"},
+                    "body": {
+                        "type": "string",
+                        "description": "The Markdown, or its start when truncated is true.",
+                    },
+                    "html": {"type": "string", "description": "body rendered and sanitised."},
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "True when the document is too long or too markup-heavy "
+                        "to show whole: body and html hold its start.",
+                    },
+                    "body_length": {
+                        "type": "integer",
+                        "description": "Characters in the whole Markdown body.",
+                    },
                 },
             },
             "Health": {
                 "type": "object",
+                "required": ["status", "documents", "built_at", "generation"],
                 "properties": {
                     "status": {"type": "string"},
                     "documents": {"type": "integer"},
                     "built_at": {"type": "string"},
+                    "updated_at": {"type": "string", "nullable": True},
                     "generation": {"type": "string"},
-                    "user_dict_changed": {"type": "boolean"},
+                    "user_dict": {"type": "boolean", "description": "A user dictionary is in use."},
+                    "user_dict_changed": {
+                        "type": "boolean",
+                        "description": "The dictionary changed since the build: rebuild.",
+                    },
                 },
             },
         }

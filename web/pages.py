@@ -10,11 +10,11 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from searchengine.documents import get_document
 from searchengine.errors import InvalidParameter, InvalidQuery
-from searchengine.params import parse_request
 from searchengine.query import parse_query
 from searchengine.search import SearchRequest, SearchResponse, search
 from web.i18n import HELP, LANGS, current_lang, translate
-from web.markdown import language_sections, mark_terms
+from web.markdown import bounded, language_sections, mark_terms
+from web.params import read_request
 
 bp = Blueprint("pages", __name__)
 
@@ -129,7 +129,7 @@ def home():
 def search_page():
     index = current_app.extensions["digest_index"]
     try:
-        req = parse_request(request.args.getlist, disjunctive=True)
+        req = read_request(request.args, disjunctive=True)
         resp = search(index, req)
     except (InvalidParameter, InvalidQuery) as exc:
         q = request.args.get("q", "")[:1000]
@@ -141,7 +141,7 @@ def _day(iso: str | None) -> date | None:
     return date.fromisoformat(iso[:10]) if iso else None
 
 
-@bp.get("/doc/<path:doc_id>")
+@bp.get("/doc/<id:doc_id>")
 def doc_page(doc_id: str):
     index = current_app.extensions["digest_index"]
     doc = get_document(index, doc_id)
@@ -150,15 +150,19 @@ def doc_page(doc_id: str):
         terms = parse_query(q).highlight if q else None
     except InvalidQuery:
         terms = None
+    shown, truncated = bounded(doc.body)
     sections = [
         (lang, mark_terms(html, terms) if terms else html)
-        for lang, html in language_sections(doc.body)
+        for lang, html in language_sections(shown)
     ]
     back = url_for("pages.search_page", q=q) if q else url_for("pages.home")
     return render_template(
         "doc.html",
         doc=doc,
         sections=sections,
+        truncated=truncated,
+        shown_chars=len(shown),
+        total_chars=len(doc.body),
         q=q,
         back=back,
         domain=(urlsplit(doc.url).hostname or "") if doc.url else "",

@@ -66,7 +66,7 @@ def server(chromium, tmp_path_factory) -> str:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("browser_server") / "stderr.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    cmd = [sys.executable, "-m", "searchengine", "serve", "--index", str(index_dir)]
+    cmd = [sys.executable, "-m", "web", "serve", "--index", str(index_dir)]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:

@@ -73,7 +73,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "searchengine",
+                "web",
                 "serve",
                 "--index",
                 str(index),

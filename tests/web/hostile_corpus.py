@@ -65,6 +65,24 @@ HOSTILE_FILES: dict[str, dict] = {
 }
 
 
+# Emphasis openers, a long table and unclosed tags: about 250 KB that took a Markdown
+# renderer seconds per view before rendering was bounded.
+PATHOLOGICAL_BODY = (
+    "病态标记测试 pathological markup test.\n\n"
+    + "*_" * 60_000
+    + "\n\n|a|b|\n|-|-|\n"
+    + "|x|y|\n" * 10_000
+    + "\n"
+    + "<div>" * 10_000
+    + "\n\nThe end of the pathological body.\n"
+)
+
+# Files that are hard in other ways than markup: (relative path, front matter, body).
+ODD_FILES: dict[str, tuple[dict, str]] = {
+    "hostile/pathological.md": ({"title": "Pathological markup", "date": "2024-08-07"}, ""),
+}
+
+
 def write_hostile_corpus(root: Path) -> Path:
     """Write digests whose every field carries markup, handlers and script URLs."""
     for rel, meta in HOSTILE_FILES.items():
@@ -72,6 +90,9 @@ def write_hostile_corpus(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
         path.write_text(f"---\n{head}---\n\n{HOSTILE_BODY}", encoding="utf-8")
+    for rel, (meta, body) in ODD_FILES.items():
+        head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+        (root / rel).write_text(f"---\n{head}---\n\n{body or PATHOLOGICAL_BODY}", encoding="utf-8")
     broken = root / "hostile" / "broken-html.md"
     broken.write_text(
         f"# {XSS} heading title\n\n<div <script>alert(1)</script> <p <img src=x onerror=alert(1)// "

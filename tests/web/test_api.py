@@ -22,6 +22,7 @@ TOP_KEYS = [
     "results",
     "facets",
     "suggestion",
+    "notice",
 ]
 RESULT_KEYS = {"id", "title", "description", "date", "tags", "author", "url", "score", "highlights"}
 PANDA = "odd/file with spaces 中文名"
@@ -394,3 +395,80 @@ def test_healthz(client, sample_docs):
     assert body["documents"] == len(sample_docs)
     built = dt.datetime.fromisoformat(body["built_at"])
     assert abs(dt.datetime.now(dt.UTC) - built.astimezone(dt.UTC)) < dt.timedelta(hours=1)
+    assert body["generation"] and "/" not in body["generation"]
+
+
+def test_healthz_shows_no_file_system_paths(client, sample_index):
+    body = get_json(client, "/healthz")
+    assert set(body) == {
+        "status",
+        "documents",
+        "built_at",
+        "updated_at",
+        "generation",
+        "user_dict",
+        "user_dict_changed",
+    }
+    assert body["user_dict"] is True and body["user_dict_changed"] is False
+    text = client.get("/healthz").get_data(as_text=True)
+    assert str(sample_index) not in text and str(SAMPLE_CORPUS) not in text
+
+
+def test_healthz_without_an_index_is_503_without_paths(tmp_path):
+    from web import create_app
+
+    app = create_app({"INDEX": str(tmp_path / "nothing-here"), "TESTING": True})
+    try:
+        resp = app.test_client().get("/healthz")
+        assert_error(resp, 503)
+        assert str(tmp_path) not in resp.get_data(as_text=True)
+    finally:
+        app.extensions["digest_index"].close()
+
+
+# --- HTTP manners --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("url", ["/api/search", "/api/doc/" + quote(PANDA), "/healthz", "/search"])
+def test_a_wrong_method_is_405_with_allow(client, method, url):
+    resp = client.open(url, method=method)
+    assert resp.status_code == 405
+    assert {m.strip() for m in resp.headers["Allow"].split(",")} >= {"GET", "HEAD"}
+    if url != "/search":
+        assert_error(resp, 405)
+
+
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_an_empty_date_means_no_limit_as_documented(client, app, name):
+    spec = get_json(client, "/api/openapi.json")
+    param = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == name)
+    assert "empty" in param["description"]
+    assert {"maxLength": 0} in param["schema"]["anyOf"]
+    assert everything(client, **{name: ""})["total"] == everything(client)["total"]
+
+
+def test_a_huge_page_is_an_empty_page_up_to_the_documented_maximum(client):
+    spec = get_json(client, "/api/openapi.json")
+    page = next(p for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "page")
+    top = page["schema"]["maximum"]
+    body = get_json(client, "/api/search", query_string={"page": top, "per_page": 100})
+    assert body["page"] == top and body["results"] == [] and body["total"] > 0
+    assert_error(client.get("/api/search", query_string={"page": top + 1}), 400, mentions="page")
+
+
+@pytest.mark.parametrize("doc_id", ["a\nb", "a\rb", "line\u2028sep", "tab\there", "x\x7fy"])
+def test_a_document_id_may_hold_any_character(app, client, doc_id):
+    for prefix, endpoint in (("/api/doc/", "api.api_doc"), ("/doc/", "pages.doc_page")):
+        assert app.url_map.bind("localhost").match(prefix + doc_id) == (
+            endpoint,
+            {"doc_id": doc_id},
+        )
+    # Routed to the document lookup, which says which id it could not find.
+    error = assert_error(client.get("/api/doc/" + quote(doc_id)), 404)
+    assert "No document with id" in error["message"]
+
+
+def test_a_long_document_is_cut_and_says_so(client, sample_docs):
+    doc = get_json(client, "/api/doc/" + quote(PANDA))
+    assert doc["truncated"] is False and doc["body_length"] == len(doc["body"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from urllib.parse import quote
 
 import pytest
-from hostile_corpus import HOSTILE_FILES, IMG, XSS
+from hostile_corpus import HOSTILE_FILES, IMG, ODD_FILES, PATHOLOGICAL_BODY, XSS
 from htmltree import live_code, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,7 @@ def total_shown(tree) -> int:
 
 def doc_ids(client) -> list[str]:
     ids = [r["id"] for r in client.get("/api/search?per_page=100").get_json()["results"]]
-    assert len(ids) == len(HOSTILE_FILES) + 1
+    assert len(ids) == len(HOSTILE_FILES) + len(ODD_FILES) + 1
     return ids
 
 
@@ -199,6 +200,34 @@ def test_api_doc_html_is_sanitised(hostile_client):
         assert live_code(doc["html"]) == [], doc_id
         assert "<script" not in doc["html"].lower() and "onerror" not in doc["html"].lower()
         assert not doc["url"] or doc["url"].startswith("https://"), "only http(s) source links"
+
+
+# --- A body built to make rendering slow ---------------------------------------------
+
+
+def test_a_pathological_document_page_is_fast_and_says_it_is_cut(hostile_client):
+    started = time.perf_counter()
+    resp = hostile_client.get("/doc/hostile/pathological")
+    took = time.perf_counter() - started
+    assert resp.status_code == 200 and took < 1.0, f"{took:.2f} s"
+    assert_inert(resp)
+    note = parse(resp.get_data(as_text=True)).one("p.notice.truncated").text
+    shown, total = (int(n.replace(",", "")) for n in re.findall(r"[\d,]{3,}", note))
+    assert "This document is long" in note
+    # The indexer may keep only the start of a huge body: the page counts what it has.
+    stored = hostile_client.get("/api/doc/hostile/pathological").get_json()["body_length"]
+    assert 0 < shown < total == stored and total >= 50_000
+
+
+def test_a_pathological_document_is_cut_in_the_api_too(hostile_client):
+    started = time.perf_counter()
+    resp = hostile_client.get("/api/doc/hostile/pathological")
+    assert time.perf_counter() - started < 1.0
+    doc = resp.get_json()
+    assert doc["truncated"] is True and doc["body_length"] > len(doc["body"]) > 0
+    assert PATHOLOGICAL_BODY.startswith(doc["body"])
+    assert len(doc["body"]) < 100_000 and len(resp.get_data()) < 1_000_000
+    assert live_code(doc["html"]) == []
 
 
 # --- Any input: a result or a 4xx, never a 5xx ----------------------------------------

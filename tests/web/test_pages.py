@@ -128,6 +128,19 @@ def test_zero_results_say_so(client):
     assert "No digest matches “zzznomatchxyz”" in tree.one("div.empty").text
 
 
+@pytest.mark.parametrize("q", ["*", "?", "😀", "-"])
+def test_a_query_with_nothing_to_search_says_so(client, q):
+    notice = client.get("/api/search", query_string={"q": q}).get_json()["notice"]
+    assert notice
+    tree = page(client, "/search?q=" + quote(q))
+    assert tree.one("p.notice.reduced").text == notice
+    assert total_shown(tree) == api_total(client, "/search?q=" + quote(q))
+
+
+def test_an_ordinary_query_has_no_notice(client):
+    assert not page(client, "/search?q=rate").select("p.notice.reduced")
+
+
 def test_query_help_is_on_the_page(client):
     help_text = page(client, "/").one("details.help").text
     for example in ("OR", "-", "NOT", '"', "title:", "tag:", "author:", "*"):

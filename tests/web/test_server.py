@@ -1,10 +1,14 @@
-"""The production server (`searchengine serve`, waitress) over real HTTP."""
+"""The production server (`searchengine serve`, gunicorn) over real HTTP."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import socket
 import struct
+import subprocess
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +17,9 @@ from urllib.parse import quote
 import psutil
 import pytest
 import requests
+from conftest import SERVER_WORKERS, free_port, searchengine_command
 from htmltree import parse
+from test_costly_queries import COSTLY
 
 from indexer.rebuild import rebuild
 from searchengine.config import SAMPLE_CORPUS, Settings
@@ -162,3 +168,181 @@ def test_a_rebuild_is_served_without_a_restart(live_server, sample_index):
     assert after["documents"] == before["documents"]
     assert set(during) <= {200}, "readers kept being served during the rebuild"
     assert requests.get(f"{live_server.url}/api/search?q=降息", timeout=10).json()["total"] == 17
+
+
+# --- HTTP at the byte level ---------------------------------------------------------
+
+
+def raw_request(port: int, head: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send exact request bytes (no client-side quoting) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head_bytes, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head_bytes.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def get_raw(port: int, target: bytes, host: bytes = b"127.0.0.1", extra: bytes = b"") -> tuple:
+    return raw_request(
+        port,
+        b"GET "
+        + target
+        + b" HTTP/1.1\r\nHost: "
+        + host
+        + b"\r\nConnection: close\r\n"
+        + extra
+        + b"\r\n",
+    )
+
+
+def test_a_url_typed_with_raw_utf8_works_like_its_percent_encoded_form(live_server):
+    raw = "/api/search?q=美联储 降息&tag=us&per_page=1".replace(" ", "%20").encode()
+    status, headers, body = get_raw(live_server.port, raw)
+    assert status == 200 and headers["content-type"] == "application/json"
+    encoded = requests.get(
+        f"{live_server.url}/api/search",
+        params={"q": "美联储 降息", "tag": "us", "per_page": 1},
+        timeout=10,
+    ).json()
+    got = json.loads(body)
+    assert got["query"] == "美联储 降息" and got["total"] == encoded["total"] > 0
+    assert [r["id"] for r in got["results"]] == [r["id"] for r in encoded["results"]]
+    # A raw UTF-8 document id and page too.
+    status, _, body = get_raw(live_server.port, f"/api/doc/{PANDA}".replace(" ", "%20").encode())
+    assert status == 200 and json.loads(body)["id"] == PANDA
+    status, headers, _ = get_raw(live_server.port, "/search?q=降息".encode())
+    assert status == 200 and headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "status"),
+    [
+        (b"/api/search?q=\x01", b"", 400),  # a control character in the request line
+        (b"/api/search?q=" + b"x" * 9000, b"", 414),  # longer than the server reads
+        (b"/api/search", b"Bad Header\r\n", 400),
+        (b"/api/search", b"".join(b"X-%d: y\r\n" % i for i in range(150)), 431),
+        (b"/api/search", b"Transfer-Encoding: chunked, gzip\r\n", 400),
+    ],
+    ids=["control-char", "long-url", "bad-header", "many-headers", "transfer-coding"],
+)
+def test_requests_the_server_refuses_still_get_the_json_error_shape(
+    live_server, target, extra, status
+):
+    got_status, headers, body = get_raw(live_server.port, target, extra=extra)
+    assert got_status == status
+    assert headers["content-type"] == "application/json"
+    assert set(json.loads(body)["error"]) == {"code", "message"}
+    assert live_server.proc.poll() is None
+
+
+def test_a_double_slash_never_redirects_to_the_host_header(live_server, sample_docs):
+    doc_id = sorted(sample_docs)[0]
+    for target in (f"//doc/{doc_id}", f"/doc//{doc_id}", "//search?q=rate", "//api/search"):
+        status, headers, body = get_raw(live_server.port, target.encode(), host=b"evil.example")
+        assert status < 500
+        assert "evil.example" not in headers.get("location", "")
+        assert b"evil.example" not in body
+        if "location" in headers:
+            assert headers["location"].startswith("/") and not headers["location"].startswith("//")
+            follow = requests.get(live_server.url + headers["location"], timeout=10)
+            assert follow.status_code == 200
+
+
+def test_a_newline_in_the_url_cannot_forge_a_log_line(live_server):
+    marker = f"zzforged{uuid.uuid4().hex[:8]}"
+    for target in (
+        f"/doc/x%0a{marker}%0d%0aGET%20/fake",
+        f"/search?q=%0a{marker}",
+        f"/api/doc/%E2%80%A8{marker}%0b",
+    ):
+        requests.get(live_server.url + target, timeout=10)
+
+    def lines():
+        found = [ln for ln in live_server.log().splitlines() if marker in ln]
+        return found if len(found) >= 3 else None
+
+    found = wait_for(lines)
+    assert found and len(found) == 3, live_server.log()[-2000:]
+    for line in found:
+        assert re.match(r"^\S+ \S+ digest\.access 127\.0\.0\.1 \"GET /", line), line
+        assert "\u2028" not in line and "\x0b" not in line
+
+
+def test_healthz_answers_while_costly_searches_run(live_server):
+    """Four costly searches at once must not hold /healthz up by more than a second.
+
+    The costliest shape found: 64 common characters OR-ed, 100 per page (about 2.5 s each
+    on the 9,800 hkcnews articles; quick on the sample corpus, so this is a floor).
+    """
+    common = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之"
+    common += "过家学对可里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前"
+    queries = [" OR ".join(common[i : i + 64]) for i in range(0, 40, 10)]
+    queries += [q for q in COSTLY if len(q) > 200]
+    done = threading.Event()
+    probes: list[tuple[int, float]] = []
+
+    def probe() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            status = requests.get(f"{live_server.url}/healthz", timeout=10).status_code
+            probes.append((status, time.perf_counter() - started))
+            time.sleep(0.05)
+
+    def costly(q: str) -> float:
+        started = time.perf_counter()
+        requests.get(f"{live_server.url}/api/search", params={"q": q, "per_page": 100}, timeout=30)
+        return time.perf_counter() - started
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            took = list(pool.map(costly, queries))
+    finally:
+        done.set()
+        prober.join()
+    assert probes and {status for status, _ in probes} == {200}
+    slowest = max(seconds for _, seconds in probes)
+    assert slowest < 1.0, f"/healthz took {slowest:.2f} s while searches took {max(took):.2f} s"
+
+
+def test_healthz_shows_no_file_system_paths(live_server, sample_index):
+    text = requests.get(f"{live_server.url}/healthz", timeout=10).text
+    assert str(sample_index) not in text and "/" not in json.loads(text)["generation"]
+    assert not re.search(r'"/[^"]*"', text), text
+
+
+def test_serve_runs_the_asked_number_of_worker_processes(sample_index, tmp_path):
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k != "DIGEST_INDEX"}
+    cmd = [*searchengine_command(), "serve", "--index", str(sample_index), "--port", str(port)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([*cmd, "--workers", "3"], stderr=log, env=env)
+    try:
+        ready = wait_for(lambda: _healthy(port) or proc.poll() is not None, timeout=20)
+        assert ready and proc.poll() is None, log_path.read_text()
+        workers = wait_for(lambda: len(psutil.Process(proc.pid).children()) == 3, timeout=10)
+        assert workers, psutil.Process(proc.pid).children()
+        assert "Listening at: http://127.0.0.1:" in log_path.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert proc.returncode == 0, log_path.read_text()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+def test_the_live_server_runs_its_workers(live_server):
+    children = psutil.Process(live_server.proc.pid).children()
+    assert len(children) == SERVER_WORKERS
+    assert "gunicorn" in live_server.log() and "waitress" not in live_server.log()
