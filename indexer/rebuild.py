@@ -125,6 +125,12 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
     writer = SegmentWriter(
         ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False, codec=schema_codec()
     )
+    # Whoosh looks up each posting's field length to note block bounds that only its
+    # own top-N pruning reads; the search ranks with whole arrays, so skip them.
+    add_postings = writer.fieldwriter.add_postings
+    writer.fieldwriter.add_postings = lambda schema, lengths, items: add_postings(
+        schema, None, items
+    )
     started = time.perf_counter()
     batch = Batch()
     chars = CharIndexWriter()

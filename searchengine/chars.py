@@ -125,7 +125,8 @@ class CharIndexWriter:
         base = folder / segment_id
         _save(f"{base}.keys.npy", unique.astype(np.int64))
         _save(f"{base}.offsets.npy", offsets)
-        _save(f"{base}.docs.npy", docs.astype(np.uint32))
+        small = len(self._keys) <= 1 << 16  # a rebuild's segments are: half the bytes
+        _save(f"{base}.docs.npy", docs.astype(np.uint16 if small else np.uint32))
         _save(f"{base}.toffsets.npy", text_offsets)
         tmp = f"{base}.text.{os.getpid()}.{secrets.token_hex(3)}.tmp"
         with open(tmp, "wb") as f:
