@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
 from indexer.corpus import doc_id, iter_files, relative
@@ -121,7 +122,8 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
     Segments stay as separate files: Whoosh reads a compound segment by copying
     each part into memory, which cost a 25,000-digest server 650 MB.
     """
-    ix = whoosh_index.open_dir(index_dir)
+    storage = _WorkerStorage(index_dir)
+    ix = storage.open_index()
     writer = SegmentWriter(
         ix, _lk=False, limitmb=WRITER_LIMIT_MB, compound=False, codec=schema_codec()
     )
@@ -147,7 +149,27 @@ def build_segment(index_dir: str, paths: list[str], root: str) -> Batch:
     else:
         writer.cancel()
     batch.seconds = time.perf_counter() - started
+    for temp in storage.temps:
+        shutil.rmtree(temp, ignore_errors=True)
     return batch
+
+
+class _WorkerStorage(FileStorage):
+    """A folder storage whose scratch folders are this process's own.
+
+    Whoosh names a writer's scratch folder after the index (``MAIN.tmp``), so
+    workers writing segments side by side would share one and could delete
+    each other's spill files.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.temps: list[str] = []
+
+    def temp_storage(self, name=None):
+        name = f"{name or 'scratch'}.{os.getpid()}"
+        self.temps.append(os.path.join(self.folder, name))
+        return super().temp_storage(name)
 
 
 # --- In the parent -------------------------------------------------------------------

@@ -145,5 +145,8 @@ class FacetTable:
         counts: np.ndarray, keys: list[str], display: list[str], limit: int
     ) -> list[FacetValue]:
         present = np.flatnonzero(counts)
+        if len(present) > limit:  # only values that can make the cut are sorted by name
+            floor = np.partition(counts[present], len(present) - limit)[len(present) - limit]
+            present = present[counts[present] >= floor]
         ranked = sorted(present.tolist(), key=lambda i: (-counts[i], display[i].lower()))
         return [FacetValue(display[i], int(counts[i]), keys[i]) for i in ranked[:limit]]
