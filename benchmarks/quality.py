@@ -24,9 +24,9 @@ import argparse
 import json
 import logging
 import math
-import os
 import random
 import re
+import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -41,7 +41,7 @@ from indexer.parsing import Skipped, parse_file
 from indexer.rebuild import rebuild
 from searchengine import SearchRequest, Settings, open_index, search
 from searchengine.analysis import SEGMENTER
-from searchengine.folding import HAN, fold, fold_with_map
+from searchengine.folding import HAN, fold, fold_chars, fold_with_map
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.matching import Matcher
 from searchengine.query import parse_query
@@ -81,10 +81,13 @@ def sample_ids(root: Path, sample: int, must: list[str]) -> list[str]:
 
 
 def link_corpus(root: Path, rels: list[str], dest: Path) -> Path:
-    """Link the sampled files into ``dest``, keeping their paths relative to ``root``."""
+    """Copy the sampled files into ``dest``, keeping their paths relative to ``root``.
+
+    Copies, not symlinks: the indexer never reads through a link that leaves the corpus.
+    """
     for rel in rels:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(root / rel, dest / rel)
+        shutil.copy2(root / rel, dest / rel)
     return dest
 
 
@@ -263,12 +266,16 @@ def cut_fragments(texts: dict[str, str], n: int, seed: int = SEED) -> list[str]:
 
 def fragment_rows(ix, fragments: list[str], texts: dict[str, str]) -> list[dict]:
     """Compare each fragment's matches, unquoted and quoted, with the folded substring oracle."""
-    folded_texts = {i: fold(t) for i, t in texts.items()}
+    folded = {i: fold(t) for i, t in texts.items()}
+    by_char = {i: fold_chars(t) for i, t in texts.items()}
     rows = []
     with ix.view() as view:
         ids = {n: f["id"] for n, f in view.searcher.reader().iter_docs()}
         for frag in fragments:
-            oracle = {i for i, t in folded_texts.items() if fold(frag) in t}
+            # As written, or after folding (OpenCC folds some characters only in context).
+            oracle = {i for i, t in texts.items() if frag in t}
+            oracle |= {i for i, t in folded.items() if fold(frag) in t}
+            oracle |= {i for i, t in by_char.items() if fold_chars(frag) in t}
             started = time.perf_counter()
             hits = {ids[n] for n in match_set(view, frag)}
             quoted = {ids[n] for n in match_set(view, f'"{frag}"')}
@@ -295,7 +302,9 @@ def fragment_summary(rows: list[dict]) -> dict:
     return {
         "fragments": len(rows),
         "recall": round(found / oracle, 4) if oracle else 1.0,
-        "mean_recall": round(sum(r["found"] / r["oracle"] for r in rows) / len(rows), 4),
+        "mean_recall": round(
+            sum(r["found"] / r["oracle"] if r["oracle"] else 1.0 for r in rows) / len(rows), 4
+        ),
         "fragments_fully_found": sum(r["found"] == r["oracle"] for r in rows),
         "quoted_exact": sum(r["quoted_exact"] for r in rows),
         "median_ms": sorted(r["ms"] for r in rows)[len(rows) // 2],

@@ -223,6 +223,26 @@ def update(corpus, index, max_file_size, strict, as_json) -> None:
 
 
 @main.command()
+@corpus_option
+@index_option
+@max_size_option
+def watch(corpus, index, max_file_size) -> None:
+    """Keep the index current: apply each change in the corpus within 2 seconds.
+
+    Added, edited, deleted and renamed files and synonyms.txt are applied in batches
+    until Ctrl-C or SIGTERM; the server needs no restart. A changed userdict.txt needs
+    a rebuild, which watch says but does not run.
+
+    Example: indexer watch --corpus ~/digests --index ./index_data
+    """
+    from indexer.watch import watch as run
+
+    settings = Settings.resolve(None, index)
+    _use_max_file_size(max_file_size)
+    _run(lambda: run(settings, corpus=corpus, say=lambda line: click.echo(line, err=True)))
+
+
+@main.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(index, as_json) -> None:
@@ -257,6 +277,7 @@ def status(index, as_json) -> None:
         "segmenter": meta.segmenter,
         "user_dict": meta.user_dict,
         "user_dict_changed": change is not None,
+        "synonyms": {"hash": meta.synonyms_hash, "groups": meta.synonyms_groups},
         "rebuild_due": change,
     }
     if as_json:
@@ -268,6 +289,8 @@ def status(index, as_json) -> None:
             continue  # said in a sentence below
         if key == "size_bytes":
             key, value = "size", f"{value / 1e6:.1f} MB"
+        if key == "synonyms":
+            value = f"{value['groups']} groups (hash {value['hash']})" if value["hash"] else "none"
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
     if change:
         click.echo(f"Rebuild due: {change}. Run: indexer rebuild")

@@ -29,6 +29,7 @@ from whoosh.writing import SegmentWriter
 from indexer.corpus import doc_id, iter_files, relative
 from indexer.parsing import Skipped, parse_file
 from indexer.report import Report
+from searchengine import synonyms
 from searchengine.analysis import SEGMENTER, use_user_dict
 from searchengine.chars import CharIndexWriter
 from searchengine.config import Settings
@@ -36,6 +37,7 @@ from searchengine.errors import SearchEngineError
 from searchengine.schema import SCHEMA_VERSION, build_schema, char_text_of_fields, document_fields
 from searchengine.schema import codec as schema_codec
 from searchengine.store import IndexMeta, IndexStore, forget_inherited_locks, now_iso
+from searchengine.synonyms import SynonymTable
 
 MANIFEST = "manifest.json"
 WRITER_LIMIT_MB = 192
@@ -109,7 +111,7 @@ def write_documents(
                 writer.add_document(**values)
                 if chars is not None:
                     started = time.perf_counter()
-                    chars.add(char_text_of_fields(values))
+                    chars.add(char_text_of_fields(values, doc.body))
                     batch.char_seconds += time.perf_counter() - started
                 batch.manifest[doc.id] = [doc.path, doc.mtime, doc.size]
                 batch.notes.extend((doc.path, n) for n in doc.notes)
@@ -225,6 +227,17 @@ def _run_workers(
     return batches
 
 
+def apply_synonyms(corpus: Path, gen: Path, report: Report) -> SynonymTable:
+    """Store the corpus's synonyms in the generation; report malformed lines."""
+    table = synonyms.read_file(corpus)
+    synonyms.save(table, gen)
+    for line, reason in table.errors:
+        report.notes.append((synonyms.FILE_NAME, f"line {line}: {reason}; skipped"))
+    if table.digest:
+        report.synonyms = table.summary()
+    return table
+
+
 def save_manifest(gen: Path, manifest: dict) -> None:
     """Remember each document's file, time and size, so updates need only a stat."""
     tmp = gen / (MANIFEST + ".tmp")
@@ -283,6 +296,7 @@ def rebuild(
             writer._finish()
             ix.close()
             save_manifest(building, manifest)
+            table = apply_synonyms(corpus, building, report)
             report.seconds = time.perf_counter() - started
             IndexMeta(
                 schema_version=SCHEMA_VERSION,
@@ -294,6 +308,8 @@ def rebuild(
                 segmenter=SEGMENTER.engine,
                 user_dict=user_dict,
                 user_dict_hash=dict_hash,
+                synonyms_hash=table.digest,
+                synonyms_groups=len(table.groups),
                 build={
                     "worker_seconds": round(sum(b.seconds for b in batches), 2),
                     "char_index_seconds": round(sum(b.char_seconds for b in batches), 2),

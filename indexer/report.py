@@ -18,6 +18,7 @@ class Report:
     seconds: float = 0.0
     index: str = ""
     generation: str = ""
+    synonyms: dict | None = None  # hash and group count when the synonyms file was (re)read
 
     def summary(self) -> str:
         """One line: what was indexed, skipped and fell back, and how long it took."""
@@ -27,6 +28,8 @@ class Report:
         fallbacks = len({path for path, _ in self.notes})
         if fallbacks:
             parts.append(f"with fallbacks {fallbacks}")
+        if self.synonyms is not None:
+            parts.append(f"synonyms {self.synonyms['groups']} groups")
         return f"{self.action}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
 
     def to_dict(self) -> dict:
@@ -40,4 +43,5 @@ class Report:
             "seconds": round(self.seconds, 3),
             "index": self.index,
             "generation": self.generation,
+            "synonyms": self.synonyms,
         }

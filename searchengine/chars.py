@@ -43,9 +43,14 @@ _PAIR_BASE = 0x110000  # keys below it are characters, above it pairs
 _CACHE_SIZE = 4096  # runs whose document sets a reader keeps
 
 
-def char_text(title: str, description: str, tags: Iterable[str], visible: str) -> str:
-    """The folded CJK runs of a document as the character index stores them."""
-    everything = "\n".join([title, description, " ".join(tags), visible])
+def char_text(
+    title: str, description: str, tags: Iterable[str], visible: str, extra: str = ""
+) -> str:
+    """The folded CJK runs of a document as the character index stores them.
+
+    ``extra`` holds what a reader sees elsewhere (author, category, labels).
+    """
+    everything = "\n".join([title, description, " ".join(tags), visible, extra])
     title_runs = _runs(title)
     return RUN_SEP.join(title_runs) + TITLE_END + RUN_SEP.join(_runs(everything))
 

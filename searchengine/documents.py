@@ -7,6 +7,7 @@ from datetime import UTC
 
 from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
+from searchengine.related import RelatedDocument, related
 from searchengine.schema import unpack_texts
 
 MAX_ID_CHARS = 1024
@@ -28,6 +29,7 @@ class StoredDocument:
     path: str
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    related: list[RelatedDocument] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -41,29 +43,37 @@ class StoredDocument:
             "url": self.url,
             "extra": self.extra,
             "body": self.body,
+            "related": [r.to_dict() for r in self.related],
         }
 
 
-def get_document(index: Index, doc_id: str) -> StoredDocument:
+def get_document(index: Index, doc_id: str, with_related: bool = True) -> StoredDocument:
     """Look a document up by its exact id in the index (never on the file system)."""
     if not doc_id or len(doc_id) > MAX_ID_CHARS or "\x00" in doc_id:
         raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
-    with index.view() as view, view.lock:
-        stored = view.searcher.document(id=doc_id)
-    if stored is None:
-        raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+    with index.view() as view:
+        with view.lock:
+            docnum = view.searcher.document_number(id=doc_id)
+            stored = view.searcher.stored_fields(docnum) if docnum is not None else None
+        if stored is None:
+            raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+        markdown, zh, en = unpack_texts(stored)
+        title = stored.get("title", "")
+        description = stored.get("description", "")
+        others = related(view, docnum, title, description, (zh, en)) if with_related else []
     when = stored.get("date")
     return StoredDocument(
         id=stored["id"],
-        title=stored.get("title", ""),
-        description=stored.get("description", ""),
+        title=title,
+        description=description,
         date=when.replace(tzinfo=UTC).isoformat() if when else None,
         tags=list(stored.get("tags") or []),
         author=stored.get("author", ""),
         category=stored.get("category", ""),
         url=stored.get("url", ""),
-        body=unpack_texts(stored)[0],
+        body=markdown,
         path=stored.get("path", ""),
         extra=dict(stored.get("extra") or {}),
         notes=list(stored.get("notes") or []),
+        related=others,
     )

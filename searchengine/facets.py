@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from searchengine.related import StoryTable
+
 MAX_VALUES = {"tags": 100, "author": 100, "date": 1000}
 
 
@@ -44,6 +46,8 @@ class FacetTable:
         author_ids: dict[str, int] = {}
         tag_forms: dict[str, Counter] = {}
         author_forms: dict[str, Counter] = {}
+        sources: list[str] = [""] * size
+        signatures: list[str] = [""] * size
         live = set(reader.all_doc_ids())
         column = reader.column_reader("facets") if reader.has_column("facets") else None
         for docnum in live:
@@ -71,6 +75,8 @@ class FacetTable:
                 self.doc_author[docnum] = author_ids[key]
             self.doc_month[docnum] = data.get("d")
             self.doc_ts[docnum] = data.get("ts")
+            sources[docnum] = data.get("u") or ""
+            signatures[docnum] = data.get("m") or ""
         self.tag_display = [tag_forms[k].most_common(1)[0][0] for k in self.tag_keys]
         self.author_display = [author_forms[k].most_common(1)[0][0] for k in self.author_keys]
         # Every order is total: ties (and undated documents) go by document id.
@@ -93,6 +99,7 @@ class FacetTable:
         self.ts_range = (stamps[0], stamps[-1]) if stamps else (0.0, 0.0)
         self._everything: dict[str, list[FacetValue]] | None = None
         self._arrays()
+        self.stories = StoryTable(sources, signatures, self.live_mask)
 
     def _arrays(self) -> None:
         """Facet codes as flat arrays, so a count is one ``bincount`` over a match set."""

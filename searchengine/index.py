@@ -13,6 +13,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
+from searchengine import synonyms
 from searchengine.analysis import use_user_dict
 from searchengine.chars import CharIndex, open_char_index
 from searchengine.dictionary import dictionary_change
@@ -21,6 +22,7 @@ from searchengine.facets import FacetTable
 from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.store import IndexMeta, IndexStore, check_schema
+from searchengine.synonyms import SynonymTable
 
 RECHECK_SECONDS = 0.25
 
@@ -36,6 +38,7 @@ class View:
     token: tuple
     postings: Postings
     chars: CharIndex
+    synonyms: SynonymTable = field(default_factory=SynonymTable)
     hold: int | None = None  # the shared lock that keeps this generation on disk
     cache: OrderedDict = field(default_factory=OrderedDict)  # answers within this snapshot
     rankings: OrderedDict = field(default_factory=OrderedDict)  # whole orders, for paging
@@ -90,6 +93,7 @@ class Index:
                 self._token(gen, searcher),
                 Postings(reader, lock),
                 open_char_index(gen, reader, lock=lock),
+                synonyms=synonyms.load(gen),
                 hold=hold,
                 lock=lock,
             )
@@ -108,10 +112,11 @@ class Index:
         return view
 
     def _token(self, gen: Path, searcher: Searcher) -> tuple:
-        return (gen.name, self.store.pointer_stamp(), searcher.reader().generation())
+        stamps = (self.store.pointer_stamp(), synonyms.stamp(gen))
+        return (gen.name, stamps, searcher.reader().generation())
 
     def _stale(self, view: View) -> bool:
-        if self.store.pointer_stamp() != view.token[1]:
+        if (self.store.pointer_stamp(), synonyms.stamp(view.generation)) != view.token[1]:
             return True
         try:
             return not view.searcher.up_to_date()

@@ -22,6 +22,7 @@ from searchengine import analysis
 from searchengine.errors import InvalidQuery
 from searchengine.folding import CJK_RUN_RE, fold, fold_chars, has_cjk
 from searchengine.schema import WORD_FIELDS
+from searchengine.synonyms import SynonymTable
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
@@ -144,10 +145,21 @@ class ParsedQuery:
 
     @property
     def positives(self) -> list[Node]:
-        """The top-level clauses a document may match some of (for relaxed results)."""
+        """The top-level clauses a document may match some of (for relaxed results).
+
+        A Chinese run counts as its words: 香港龘龘 relaxes to what holds 香港.
+        """
         if isinstance(self.root, All):
-            return [n for n in self.root.items if not isinstance(n, Not)]
-        return [self.root] if self.root is not None and not isinstance(self.root, Not) else []
+            items = [n for n in self.root.items if not isinstance(n, Not)]
+        else:
+            items = [self.root] if self.root is not None and not isinstance(self.root, Not) else []
+        out: list[Node] = []
+        for n in items:
+            if isinstance(n, Run) and n.pieces:
+                out.extend(Run(p, (), n.title) for p in n.pieces)
+            else:
+                out.append(n)
+        return out
 
     @property
     def negatives(self) -> list[Node]:
@@ -275,10 +287,31 @@ class _Parser:
 
 
 class _Compiler:
-    def __init__(self):
+    def __init__(self, synonyms: SynonymTable | None = None):
         self.hl = HighlightTerms()
         self.plain: list[str] = []
         self.terms = 0
+        self.synonyms = synonyms or SynonymTable()
+
+    def expand(self, key: tuple[str, ...], node: Node, fields, negated: bool) -> Node:
+        """A term that is a synonym member matches every member of its group."""
+        group = self.synonyms.group(key) if self.synonyms else None
+        if not group:
+            return node
+        alts: list[Node] = [node]
+        for m in group:
+            if m.key == key:
+                continue
+            if m.cjk:
+                alt: Node = Run(m.key[0], (), fields == ("title",))
+            elif len(m.key) == 1:
+                alt = Term(fields, m.key[0])
+            else:
+                alt = Phrase(fields, m.key)
+            for word in m.key:
+                self.mark(word, negated)
+            alts.append(alt)
+        return Any(tuple(alts))
 
     def count(self, n: int) -> None:
         self.terms += n
@@ -331,7 +364,7 @@ class _Compiler:
             self.count(len(tokens))
             for tok in tokens:
                 self.mark(tok, negated)
-                subs.append(Term(fields, tok))
+                subs.append(self.expand((tok,), Term(fields, tok), fields, negated))
         subs = [s for s in subs if s is not None]
         return combine_and(subs) if subs else None
 
@@ -353,7 +386,7 @@ class _Compiler:
             self.mark(alternate, negated)
         else:
             alternate = None
-        return Run(run, pieces, title, alternate)
+        return self.expand((run,), Run(run, pieces, title, alternate), fields, negated)
 
     def phrase(self, text: str, fields, negated: bool) -> Node | None:
         parts = _split(text)
@@ -371,8 +404,8 @@ class _Compiler:
             tok = tokens[0]
             if CJK_RUN_RE.fullmatch(tok):
                 return self.run(tok, fields, negated, quoted=True)
-            return Term(fields, tok)
-        return Phrase(fields, tuple(tokens))
+            return self.expand((tok,), Term(fields, tok), fields, negated)
+        return self.expand(tuple(tokens), Phrase(fields, tuple(tokens)), fields, negated)
 
     def key(self, text: str, scope: str, negated: bool) -> Node | None:
         field_name = "tag" if scope == "tag" else "author_key"
@@ -411,14 +444,45 @@ def combine_and(subs: list) -> Node:
     return flat[0] if len(flat) == 1 else All(tuple(flat))
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Parse the search box's text; an empty or all-stop-word query browses everything."""
+def _multiword_synonyms(compiler: _Compiler, items: list, subs: list) -> list:
+    """Words typed one after another that form a multi-word member (Federal Reserve)."""
+    table = compiler.synonyms
+    if not table or table.longest < 2:
+        return subs
+    out, i = [], 0
+    while i < len(items):
+        for n in range(min(table.longest, len(items) - i), 1, -1):
+            window = items[i : i + n]
+            if not all(
+                isinstance(w, Word) and not w.phrase and w.scope is None and not has_cjk(w.text)
+                for w in window
+            ):
+                continue
+            key = tuple(t for w in window for t in analysis.analyze(w.text))
+            if len(key) == n and table.group(key) and all(s is not None for s in subs[i : i + n]):
+                fields = tuple(WORD_FIELDS)
+                joined = combine_and(list(subs[i : i + n]))
+                out.append(compiler.expand(key, Any((joined, Phrase(fields, key))), fields, False))
+                i += n
+                break
+        else:
+            out.append(subs[i])
+            i += 1
+    return out
+
+
+def parse_query(text: str, synonyms: SynonymTable | None = None) -> ParsedQuery:
+    """Parse the search box's text; an empty or all-stop-word query browses everything.
+
+    With ``synonyms``, a term that is a member of a group matches the whole group.
+    """
     if len(text) > MAX_QUERY_CHARS:
         raise InvalidQuery(f"The query is longer than {MAX_QUERY_CHARS} characters.")
     text = "".join(ch for ch in text if ch.isprintable() or ch in " \t\n")
     tree = _Parser(_lex(text)).parse()
-    compiler = _Compiler()
+    compiler = _Compiler(synonyms)
     subs = [compiler.node(item) for item in tree.items]
+    subs = _multiword_synonyms(compiler, tree.items, subs)
     subs = [s for s in subs if s is not None]
     root = combine_and(subs) if subs else None
     if root is not None and all(isinstance(s, Not) for s in subs):

@@ -8,15 +8,17 @@ from datetime import UTC
 
 from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.matching.mcore import ListMatcher
 
 from searchengine import analysis
 from searchengine.chars import char_text
 from searchengine.document import Document
-from searchengine.text import split_parts
+from searchengine.related import story_data
+from searchengine.text import hidden_labels, split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Field weights for BM25F: the title and the English description say what a
 # digest is about; tags next; the body last.
@@ -30,6 +32,19 @@ WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
 if not hasattr(W3TermInfo, "set_inline"):
     W3TermInfo.set_inline = W3TermInfo.set_inlined
 INLINE_LIMIT = 8
+
+# An inlined posting list of a format without values (tags, authors, spelling words)
+# answers '' (text) for a value where Whoosh's segment merge writes bytes; the
+# fifth small update's merge then failed. Answer b'' as the block reader does.
+_list_value = ListMatcher.value
+
+
+def _bytes_value(self):
+    value = _list_value(self)
+    return b"" if isinstance(value, str) else value
+
+
+ListMatcher.value = _bytes_value
 
 
 def codec() -> W3Codec:
@@ -90,6 +105,7 @@ def document_fields(doc: Document) -> dict:
         "a": [analysis.facet_key(doc.author), doc.author] if doc.author else None,
         "d": date.strftime("%Y-%m") if date else None,
         "ts": date.replace(tzinfo=UTC).timestamp() if date else None,
+        **story_data(doc.url, visible),  # source key and MinHash, for related stories
     }
     values = {
         "id": doc.id,
@@ -117,18 +133,28 @@ def document_fields(doc: Document) -> dict:
     return values
 
 
-def char_text_of_fields(values: dict) -> str:
+def char_text_of_fields(values: dict, markdown: str) -> str:
     """The folded CJK text the character index holds for a document (from ``document_fields``)."""
-    return char_text(values["title"], values["description"], values["tags"], values["body"])
+    extra = _extra(values.get("author"), values.get("category"), markdown)
+    return char_text(values["title"], values["description"], values["tags"], values["body"], extra)
 
 
 def char_text_of_stored(stored: dict) -> str:
     """The same text, rebuilt from a document's stored fields (for updated segments)."""
-    _, zh, en = unpack_texts(stored)
+    markdown, zh, en = unpack_texts(stored)
     visible = "\n\n".join(p for p in (zh, en) if p)
+    extra = _extra(stored.get("author"), stored.get("category"), markdown)
     return char_text(
-        stored.get("title", ""), stored.get("description", ""), stored.get("tags") or [], visible
+        stored.get("title", ""),
+        stored.get("description", ""),
+        stored.get("tags") or [],
+        visible,
+        extra,
     )
+
+
+def _extra(author: str | None, category: str | None, markdown: str) -> str:
+    return "\n".join(p for p in (author or "", category or "", hidden_labels(markdown)) if p)
 
 
 def pack_texts(markdown: str, zh: str, en: str) -> bytes:

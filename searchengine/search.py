@@ -19,12 +19,14 @@ from searchengine.index import Index, View
 from searchengine.matching import NEAR_FACTOR, Matcher
 from searchengine.query import Any, Node, ParsedQuery, parse_query
 from searchengine.schema import WORD_FIELDS, unpack_texts
+from searchengine.synonyms import SynonymTable
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 MAX_FILTER_VALUES = 20
 RECENCY_WEIGHT = 0.08  # at most +8% for the newest document: a tie-breaker, not a ranking
 CACHE_SIZE = 256  # answers kept per index snapshot; a rebuild or update starts afresh
+REVERSED_DATES = "The date range ends before it starts ('from' is after 'to'): nothing matches."
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,6 @@ class SearchRequest:
             raise InvalidParameter("per_page", f"must be between 1 and {MAX_PER_PAGE}")
         if len(self.tags) > MAX_FILTER_VALUES or len(self.authors) > MAX_FILTER_VALUES:
             raise InvalidParameter("tag", f"at most {MAX_FILTER_VALUES} values per filter")
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidParameter("from", "must not be after 'to'")
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ class SearchResponse:
 
 
 @functools.lru_cache(maxsize=512)
-def _parse(q: str) -> ParsedQuery:
-    return parse_query(q)
+def _parse(q: str, synonyms: SynonymTable | None = None) -> ParsedQuery:
+    return parse_query(q, synonyms)
 
 
 @dataclass(frozen=True)
@@ -207,11 +207,12 @@ def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> 
         near = matcher.near(pq.near_words, docs) if not relaxed else None
         if near is not None and near.any():
             score = np.where(near, score * NEAR_FACTOR, score)
-        # Documents holding more of the query (clauses when relaxed, Chinese runs as
-        # written) come first; the score shown carries that order so it never rises.
+        # Documents holding the query's Chinese runs as written come first; the score
+        # shown carries that order so it never rises down the list.
         level = tier.astype(np.float64)
-        if matched_clauses is not None:
-            level += matched_clauses[docs] * (tier.max(initial=0) + 1)
+        if matched_clauses is not None:  # more of the words, higher; rare words weigh more
+            score = score * matched_clauses[docs] / len(pq.positives)
+            level[:] = 0  # every clause is a word here: none is a run held as written
         if len(score) and level.any():
             score = score + level * (np.ceil(score.max()) + 1)
         score = np.round(score, 4)
@@ -236,8 +237,8 @@ def _freshness(view: View, docs: np.ndarray) -> np.ndarray:
 def search(index: Index, req: SearchRequest) -> SearchResponse:
     """Run a request against the live index: ranked page, exact facets, highlights."""
     started = time.perf_counter()
-    pq = _parse(req.q)
     with index.view() as view:
+        pq = _parse(req.q, view.synonyms or None)
         with view.lock:
             cached = view.cache.get(req)
             if cached is not None:
@@ -262,8 +263,11 @@ def search(index: Index, req: SearchRequest) -> SearchResponse:
         with view.lock:
             suggestion = _suggest(view, pq, req.q)
         took = round((time.perf_counter() - started) * 1000, 2)
+        notice = pq.notice
+        if req.date_from and req.date_to and req.date_from > req.date_to:
+            notice = REVERSED_DATES
         resp = SearchResponse(
-            req, len(ranking.order), took, ranking.relaxed, results, facets, suggestion, pq.notice
+            req, len(ranking.order), took, ranking.relaxed, results, facets, suggestion, notice
         )
         with view.lock:
             view.cache[req] = resp
@@ -322,11 +326,15 @@ def _hit(view: View, docnum: int, score: float, pq: ParsedQuery) -> Hit:
 
 
 _WORD = re.compile(r"[A-Za-z]{3,}")
+MAX_SPELL = 20  # letters in a word worth correcting
+MAX_SPELL_WORDS = 8
 
 
 def _suggest(view: View, pq: ParsedQuery, q: str) -> str | None:
     """Offer a corrected query when an English word is unknown to the index."""
-    words = [w for text in pq.plain_words for w in _WORD.findall(text)]
+    # Only words a person could have mistyped: the corrector's cost grows with length.
+    words = [w for text in pq.plain_words for w in _WORD.findall(text) if len(w) <= MAX_SPELL]
+    words = list(dict.fromkeys(words))[:MAX_SPELL_WORDS]
     if not words:
         return None
     reader = view.searcher.reader()

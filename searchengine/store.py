@@ -49,6 +49,8 @@ class IndexMeta:
     user_dict_hash: str | None = None
     updated_at: str | None = None
     build: dict = field(default_factory=dict)  # where a rebuild's time went (for benchmarks)
+    synonyms_hash: str | None = None
+    synonyms_groups: int = 0
 
     @classmethod
     def load(cls, gen: Path) -> IndexMeta:

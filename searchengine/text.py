@@ -53,30 +53,53 @@ class Parts:
 def _drop_blocks(text: str) -> str:
     """Remove comments and script/style elements in one linear pass.
 
-    An opening without its closing mark runs to the end of the text, as a
-    browser reads it; a regex would rescan the rest for every opening.
+    An opening without its closing mark (often in a code span: `<script>`) is
+    dropped alone and the text after it kept. Once a kind of closing mark is
+    known to be absent from the rest, it is not searched for again.
     """
     out: list[str] = []
     pos = 0
     lower = text.lower()
+    unclosed: set[str] = set()  # closing marks absent from here on
+    # The next opening of each kind, looked for again only once passed: none found
+    # means none in the rest.
+    comment, m = lower.find("<!--"), _SCRIPT_STYLE.search(text)
     while True:
-        comment = lower.find("<!--", pos)
-        m = _SCRIPT_STYLE.search(text, pos)
+        if comment != -1 and comment < pos:
+            comment = lower.find("<!--", pos)
+        if m is not None and m.start() < pos:
+            m = _SCRIPT_STYLE.search(text, pos)
         starts = [i for i in (comment, m.start() if m else -1) if i != -1]
         if not starts:
             break
         start = min(starts)
         out.append(text[pos:start])
         if start == comment:
-            end = lower.find("-->", start + 4)
-            pos = len(text) if end == -1 else end + 3
+            opening_end, closing = start + 4, "-->"
         else:
-            close = lower.find(f"</{m.group(1).lower()}", m.end())
-            gt = lower.find(">", close) if close != -1 else -1
+            opening_end, closing = m.end(), f"</{m.group(1).lower()}"
+        end = -1 if closing in unclosed else lower.find(closing, opening_end)
+        if end == -1:
+            unclosed.add(closing)
+            pos = opening_end  # drop the opening alone
+        elif closing == "-->":
+            pos = end + 3
+        else:
+            gt = lower.find(">", end)
             pos = len(text) if gt == -1 else gt + 1
         out.append(" ")
     out.append(text[pos:])
     return "".join(out)
+
+
+def hidden_labels(markdown: str) -> str:
+    """The link labels and section labels that ``visible_text`` leaves out (原文链接, 摘要).
+
+    Snippets are better without them, but a reader who types them expects to find them.
+    """
+    found = [m.group() for m in _SOURCE_LINE.finditer(markdown)]
+    found += [m.group() for m in _LABEL.finditer(markdown)]
+    return "\n".join(found)
 
 
 def visible_text(markdown: str) -> str:

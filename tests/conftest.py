@@ -70,7 +70,7 @@ def write_doc(
     return path
 
 
-@pytest.fixture(name="write_doc")
+@pytest.fixture(name="write_doc", scope="session")
 def _write_doc_fixture():
     """Hand tests the ``write_doc`` helper."""
     return write_doc

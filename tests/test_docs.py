@@ -16,6 +16,7 @@ COMMANDS = [
     ("indexer", "rebuild"),
     ("indexer", "update"),
     ("indexer", "status"),
+    ("indexer", "watch"),
     ("searchengine", "query"),
     ("searchengine", "serve"),
 ]

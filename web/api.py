@@ -10,12 +10,14 @@ from searchengine.errors import SearchEngineError
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.search import search
 from searchengine.store import IndexMeta, check_schema
+from web import feed
 from web.errors import error_response
 from web.markdown import bounded, to_html
 from web.openapi import OPENAPI
 from web.params import read_request
 
 bp = Blueprint("api", __name__)
+bp.register_blueprint(feed.bp)  # GET /feed.atom: the same search as an Atom feed
 
 
 def index():
@@ -67,5 +69,6 @@ def healthz():
             "generation": gen.name,
             "user_dict": bool(meta.user_dict),
             "user_dict_changed": dictionary_change(meta) is not None,
+            "synonyms": {"hash": meta.synonyms_hash, "groups": meta.synonyms_groups},
         }
     )

@@ -27,7 +27,7 @@ def check_request_size() -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/feed.atom")
 
 
 def error_response(status: int, code: str, message: str):

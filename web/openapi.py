@@ -9,8 +9,10 @@ _ERRORS = {
     "414": {"description": "The URL is longer than 8,190 characters", "content": _ERROR_CONTENT},
     "503": {"description": "No index can be served yet", "content": _ERROR_CONTENT},
 }
-# Empty means "no limit", like leaving the parameter out.
-_DAY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}
+# Empty means "no limit", like leaving the parameter out; so does blank, as the parser strips
+# it. Python's whitespace spelled out: a validator's \s (ECMA, Rust) leaves out \x1c-\x1f, \x85.
+_BLANK = r"^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$"
+_DAY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}, {"pattern": _BLANK}]}
 _FILTER = {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 1000}}
 MAX_PAGE = 999_999_999
 
@@ -233,7 +235,7 @@ OPENAPI: dict = {
             },
             "Document": {
                 "type": "object",
-                "required": ["id", "title", "date", "tags", "body", "html", "truncated"],
+                "required": ["id", "title", "date", "tags", "body", "html", "truncated", "related"],
                 "properties": {
                     "id": {"type": "string"},
                     "title": {"type": "string"},
@@ -258,6 +260,29 @@ OPENAPI: dict = {
                         "type": "integer",
                         "description": "Characters in the whole Markdown body.",
                     },
+                    "related": {
+                        "type": "array",
+                        "maxItems": 5,
+                        "description": "Other documents about the same story (copies, the same "
+                        "source link) first, then about the same topic; never this one.",
+                        "items": {"$ref": "#/components/schemas/Related"},
+                    },
+                },
+            },
+            "Related": {
+                "type": "object",
+                "required": ["id", "title", "date", "score"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "date": {"type": "string", "nullable": True},
+                    "score": {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
+                        "description": "Likeness to this document: 1 for a copy or the same "
+                        "source, else the share of its key terms the other holds.",
+                    },
                 },
             },
             "Health": {
@@ -274,8 +299,43 @@ OPENAPI: dict = {
                         "type": "boolean",
                         "description": "The dictionary changed since the build: rebuild.",
                     },
+                    "synonyms": {
+                        "type": "object",
+                        "description": "The synonyms file in use (taken in by indexer update).",
+                        "properties": {
+                            "hash": {"type": "string", "nullable": True},
+                            "groups": {"type": "integer"},
+                        },
+                    },
                 },
             },
         }
     },
+}
+
+# The feed takes the search's filters; it is always the newest 20, so sort and paging are not
+# among its parameters.
+_FEED_PARAMS = ("q", "tag", "author", "from", "to")
+_VALIDATOR = {"description": "", "schema": {"type": "string"}}
+OPENAPI["paths"]["/feed.atom"] = {
+    "get": {
+        "summary": "A search as an Atom 1.0 feed: its newest 20 digests",
+        "parameters": [
+            p
+            for p in OPENAPI["paths"]["/api/search"]["get"]["parameters"]
+            if p["name"] in _FEED_PARAMS
+        ],
+        "responses": {
+            "200": {
+                "description": "The feed; send its ETag in If-None-Match to be told when it changes",
+                "headers": {
+                    "ETag": {**_VALIDATOR, "description": "Changes with the index and the search"},
+                    "Last-Modified": {**_VALIDATOR, "description": "When the index last changed"},
+                },
+                "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+            },
+            "304": {"description": "Not modified since the ETag or date the request sent"},
+            **_ERRORS,
+        },
+    }
 }

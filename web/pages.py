@@ -12,6 +12,7 @@ from searchengine.documents import get_document
 from searchengine.errors import InvalidParameter, InvalidQuery
 from searchengine.query import parse_query
 from searchengine.search import SearchRequest, SearchResponse, search
+from web.feed import feed_title, feed_url
 from web.i18n import HELP, LANGS, current_lang, translate
 from web.markdown import bounded, language_sections, mark_terms
 from web.params import read_request
@@ -100,6 +101,8 @@ def _render_search(
         resp=resp,
         error=error,
         search_url=search_url,
+        feed_url=feed_url,
+        feed_title=feed_title,
         month_range=month_range,
         pages=_pages(resp) if resp else [],
         presets=presets,

@@ -209,8 +209,10 @@ def test_killed_rebuild_leaves_the_old_index_serving(live, fraction):
     assert _leftover_workers(index) == []
     status, body = server.search("美联储")
     assert status == 200 and body["total"] > 0
-    if not finished_first:
-        assert server.health()["generation"] == generation
+    now = server.health()["generation"]
+    if not finished_first and now != generation:
+        # The kill landed after the switch (a fast machine): the new generation is whole.
+        assert (index / now / "meta.json").is_file() and not (index / now / "building").exists()
     again = _cli("rebuild", "--corpus", str(corpus), "--index", str(index))
     assert again.returncode == 0, again.stderr
     assert not [p for p in index.iterdir() if p.name.startswith("building-")]

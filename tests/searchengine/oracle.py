@@ -179,8 +179,10 @@ class Doc:
 
     @property
     def text(self) -> str:
-        """Everything searchable, one field per line so no run crosses a field."""
-        return "\n".join([self.title, self.description, " ".join(self.tags), *self.paragraphs])
+        """Everything a reader sees (the author too), one field per line so no run crosses
+        a field."""
+        fields = [self.title, self.description, " ".join(self.tags), *self.paragraphs]
+        return "\n".join([*fields, self.author or ""])
 
     @property
     def folded(self) -> str:

@@ -185,6 +185,8 @@ def _allowed_element(el: Element) -> bool:
     if el.tag == "script":
         return el.get("src") in APP_SCRIPTS and not el.text
     if el.tag == "link":
+        if (el.get("rel"), el.get("type")) == ("alternate", "application/atom+xml"):
+            return (el.get("href") or "").startswith("/feed.atom")  # the search's own feed
         return (el.get("rel"), el.get("href")) in APP_LINKS
     if el.tag == "meta":
         return "http-equiv" not in el.attrs

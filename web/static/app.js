@@ -69,6 +69,12 @@
         var lang = document.querySelector("a.langswitch");
         var freshLang = doc.querySelector("a.langswitch");
         if (lang && freshLang) lang.setAttribute("href", freshLang.getAttribute("href"));
+        // The feed a reader's browser or extension offers follows the search shown.
+        var feedLink = 'link[rel="alternate"][type="application/atom+xml"]';
+        document.head.querySelectorAll(feedLink).forEach(function (el) { el.remove(); });
+        doc.head.querySelectorAll(feedLink).forEach(function (el) {
+          document.head.appendChild(document.importNode(el, true));
+        });
         var summary = fresh.querySelector("#summary");
         var live = document.getElementById("live");
         if (live && summary) live.textContent = summary.textContent.replace(/\s+/g, " ").trim();
