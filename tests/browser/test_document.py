@@ -115,3 +115,20 @@ def test_the_document_page_fits_a_phone(browse):
         expect(page.locator("h1")).to_have_count(1)  # the digest's own headings sit below it
         fits(page)
     shot(page, "document-phone")
+
+
+def test_related_stories_are_listed_and_lead_to_their_pages(browse):
+    page = browse()
+    page.goto(f"/doc/{quote(FED)}")
+    related = page.locator("section.related")
+    expect(related.get_by_role("heading", name="Related")).to_be_visible()
+    links = related.locator("li a")
+    assert 1 <= links.count() <= 5
+    hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert f"/doc/{quote(FED)}" not in hrefs  # never the document itself
+    api = page.request.get(f"/api/doc/{quote(FED)}").json()["related"]
+    assert [r["title"] for r in api] == links.all_inner_texts()
+    title = links.nth(0).inner_text()
+    links.nth(0).click()
+    expect(page.locator("h1")).to_have_text(title)
+    shot(page, "document-related")

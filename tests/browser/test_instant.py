@@ -151,6 +151,21 @@ def test_arrow_keys_move_through_the_results(browse):
     expect(page.locator("h1")).to_have_text(title)
 
 
+def test_typing_then_arrow_and_enter_opens_the_chosen_result(browse):
+    page = browse()
+    page.goto("/")
+    expect(page.locator("html")).to_have_class(re.compile(r"\bjs\b"))
+    box = page.get_by_role("searchbox", name="Search")
+    box.press_sequentially("security", delay=10)
+    page.keyboard.press("ArrowDown")  # before or while the typed results arrive
+    wait_for_params(page, q="security")
+    links = page.locator("a.hit-link")
+    expect(links.nth(0)).to_be_focused()
+    title = links.nth(0).inner_text()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text(title)
+
+
 def test_author_counts_answer_what_adding_an_author_would_give(browse):
     page = browse()
     page.goto("/search?q=美联储")

@@ -55,6 +55,9 @@
         var fresh = doc.getElementById("results-region");
         current = region();
         if (!fresh || !current) { window.location.href = url; return; }
+        // A result chosen with the arrow keys while these results were on their way
+        // stays chosen: the same place in the fresh list gets the focus.
+        var chosen = Array.prototype.indexOf.call(current.querySelectorAll(".hit-link"), document.activeElement);
         fold(fresh, wasOpen);
         current.replaceWith(fresh);
         document.title = doc.title;
@@ -86,7 +89,12 @@
         }
         typedEntry = how === "type";
         shown = window.location.pathname + window.location.search;
-        if (key) (fresh.querySelector(key) || summary || fresh).focus();
+        var freshLinks = fresh.querySelectorAll(".hit-link");
+        if (chosen >= 0 && freshLinks.length) {
+          var link = freshLinks[Math.min(chosen, freshLinks.length - 1)];
+          link.focus();
+          link.closest(".hit").classList.add("selected");
+        } else if (key) (fresh.querySelector(key) || summary || fresh).focus();
       })
       .catch(function (err) { if (err.name !== "AbortError") window.location.href = url; });
   }
