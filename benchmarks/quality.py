@@ -46,7 +46,7 @@ from searchengine.highlighting import highlight_title, snippet
 from searchengine.matching import Matcher
 from searchengine.query import parse_query
 from searchengine.schema import unpack_texts
-from searchengine.text import split_parts
+from searchengine.text import hidden_labels, split_parts
 
 HERE = Path(__file__).resolve().parent
 WORDS_FILE = HERE / "quality_words.json"
@@ -92,9 +92,13 @@ def link_corpus(root: Path, rels: list[str], dest: Path) -> Path:
 
 
 def visible(doc: dict) -> str:
-    """Return what the engine indexes for a document (stored fields), one field per line."""
-    body = split_parts(unpack_texts(doc)[0] or doc.get("body") or "").all
-    return "\n".join([doc["title"], doc.get("description", ""), " ".join(doc["tags"] or []), body])
+    """Return what a reader sees of a document (stored fields), one field per line: title,
+    description, tags, body, and author, category and the labels snippets leave out."""
+    markdown = unpack_texts(doc)[0] or doc.get("body") or ""
+    body = split_parts(markdown).all
+    fields = [doc["title"], doc.get("description", ""), " ".join(doc["tags"] or []), body]
+    fields += [doc.get("author") or "", doc.get("category") or "", hidden_labels(markdown)]
+    return "\n".join(fields)
 
 
 # --- Choosing the words (run once with --select-words) ----------------------------------

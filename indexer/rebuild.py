@@ -81,6 +81,10 @@ def _init_worker(user_dict: str | None, counter) -> None:
     _die_with_parent()
     forget_inherited_locks()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl+C
+    # A stop signal ends a worker at once, wherever it waits (a Python handler
+    # inherited from the command could be left waiting on the pool's queue lock).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     _COUNTER = counter
     use_user_dict(user_dict)
 
@@ -222,6 +226,8 @@ def _run_workers(
                 progress(counter.value - shown)
                 shown = counter.value
         batches = pending.get()
+        pool.close()  # let the idle workers leave on their own rather than be killed
+        pool.join()
     if progress and counter.value > shown:
         progress(counter.value - shown)
     return batches
