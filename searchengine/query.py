@@ -346,7 +346,12 @@ class _Compiler:
         fields = ("title",) if scope == "title" else tuple(WORD_FIELDS)
         if w.phrase:
             return self.phrase(text, fields, negated)
-        if text.endswith("*") and len(text.rstrip("*")) >= MIN_PREFIX and not has_cjk(text):
+        head = text.rstrip("*")
+        if text.endswith("*") and len(head) == 1 and head.isascii() and head.isalnum():
+            raise InvalidQuery(
+                f"A prefix needs at least {MIN_PREFIX} letters: {text} stands for too many words."
+            )
+        if text.endswith("*") and len(head) >= MIN_PREFIX and not has_cjk(text):
             stem = fold(text.rstrip("*"))
             if re.fullmatch(r"[^\W_]+", stem):
                 if not negated:

@@ -174,8 +174,10 @@ def test_prefix():
     assert parse_query("infla*").highlight.prefixes == {"infla"}
 
 
-def test_one_letter_prefix_is_a_plain_word():
-    assert not any(isinstance(leaf, Prefix) for leaf in leaves(root("i*")))
+@pytest.mark.parametrize("text", ["i*", "a*", "rate e*", "title:x*"])
+def test_a_one_letter_prefix_is_refused_with_a_reason(text):
+    with pytest.raises(InvalidQuery, match="at least 2 letters"):
+        parse_query(text)
 
 
 def test_grouping():
