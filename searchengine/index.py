@@ -149,6 +149,19 @@ class Index:
                     view.close()
                     self.store.try_cleanup()
 
+    def reopen_if_stale(self) -> bool:
+        """Open the live generation again if it changed; say whether it did.
+
+        An update merges small segments and deletes their files: a snapshot opened a
+        moment before can find a file gone. The search that hits this retries once.
+        """
+        with self._lock:
+            if self._view is None or not self._stale(self._view):
+                return False
+            self._checked = time.monotonic()
+            self._open()
+            return True
+
     def meta(self) -> IndexMeta:
         """Describe the live generation (documents, when built, from what)."""
         with self.view() as v:

@@ -236,6 +236,16 @@ def _freshness(view: View, docs: np.ndarray) -> np.ndarray:
 
 def search(index: Index, req: SearchRequest) -> SearchResponse:
     """Run a request against the live index: ranked page, exact facets, highlights."""
+    try:
+        return _search(index, req)
+    except (OSError, TypeError, KeyError, ValueError, EOFError):
+        # A segment merged away under a snapshot opened just before: read the new one.
+        if not index.reopen_if_stale():
+            raise
+        return _search(index, req)
+
+
+def _search(index: Index, req: SearchRequest) -> SearchResponse:
     started = time.perf_counter()
     with index.view() as view:
         pq = _parse(req.q, view.synonyms or None)
