@@ -51,6 +51,16 @@ def get_document(index: Index, doc_id: str, with_related: bool = True) -> Stored
     """Look a document up by its exact id in the index (never on the file system)."""
     if not doc_id or len(doc_id) > MAX_ID_CHARS or "\x00" in doc_id:
         raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+    try:
+        return _get_document(index, doc_id, with_related)
+    except (OSError, TypeError, KeyError, ValueError, EOFError):
+        # A segment merged away under a snapshot opened just before: read the new one.
+        if not index.reopen_if_stale():
+            raise
+        return _get_document(index, doc_id, with_related)
+
+
+def _get_document(index: Index, doc_id: str, with_related: bool) -> StoredDocument:
     with index.view() as view:
         with view.lock:
             docnum = view.searcher.document_number(id=doc_id)
