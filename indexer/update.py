@@ -29,6 +29,18 @@ from searchengine.schema import codec as schema_codec
 from searchengine.store import IndexMeta, IndexStore, check_schema, now_iso
 
 
+def live_index(store: IndexStore, corpus: Path | None) -> tuple[Path, Path, IndexMeta]:
+    """The live generation, the corpus it follows (unless ``corpus`` names another) and its
+    metadata, or a clear error when either is missing."""
+    gen = store.require_current()
+    meta = IndexMeta.load(gen)
+    check_schema(meta, SCHEMA_VERSION)
+    folder = (corpus or Path(meta.corpus)).absolute()
+    if not folder.is_dir():
+        raise CorpusError(f"Corpus folder not found: {folder}")
+    return gen, folder, meta
+
+
 def update(
     settings: Settings,
     corpus: Path | None = None,
@@ -46,12 +58,7 @@ def update(
     store = IndexStore(settings.index)
     report = Report("update", index=str(store.root))
     with store.writer_lock(wait=wait, on_wait=on_wait):
-        gen = store.require_current()
-        meta = IndexMeta.load(gen)
-        check_schema(meta, SCHEMA_VERSION)
-        corpus = (corpus or Path(meta.corpus)).absolute()
-        if not corpus.is_dir():
-            raise CorpusError(f"Corpus folder not found: {corpus}")
+        gen, corpus, meta = live_index(store, corpus)
         user_dict = meta.user_dict
         use_user_dict(user_dict)
         manifest = load_manifest(gen)

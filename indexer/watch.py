@@ -27,13 +27,12 @@ import watchfiles
 
 from indexer.rebuild import CorpusError
 from indexer.report import Report
-from indexer.update import update
+from indexer.update import live_index, update
 from searchengine.analysis import analyze
 from searchengine.config import USER_DICT_NAME, Settings
 from searchengine.dictionary import dictionary_change
 from searchengine.errors import IndexBusy
-from searchengine.schema import SCHEMA_VERSION
-from searchengine.store import IndexMeta, IndexStore, check_schema
+from searchengine.store import IndexMeta, IndexStore
 from searchengine.synonyms import FILE_NAME as SYNONYMS_NAME
 
 STEP_MS = 250  # a batch closes this long after its last event...
@@ -122,12 +121,7 @@ def _stop_signals(say: Say) -> Iterator[_StopRequest]:
 
 def check(store: IndexStore, corpus: Path | None) -> tuple[Path, IndexMeta]:
     """Refuse to start without a live index and a corpus folder, as `indexer update` does."""
-    gen = store.require_current()
-    meta = IndexMeta.load(gen)
-    check_schema(meta, SCHEMA_VERSION)
-    folder = (corpus or Path(meta.corpus)).absolute()
-    if not folder.is_dir():
-        raise CorpusError(f"Corpus folder not found: {folder}")
+    _, folder, meta = live_index(store, corpus)
     return folder, meta
 
 

@@ -167,6 +167,9 @@ class BilingualTokenizer(Tokenizer):
 _ACRONYM_PLURAL = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]*[A-Z])s(?![A-Za-z0-9])")
 
 
+_FULL_WIDTH_CAPS = re.compile("[\uff21-\uff3a]")
+
+
 def _acronym_plurals(value: str) -> frozenset[str]:
     """Folded plurals of capitalised acronyms in the text (GPUs, LLMs, APIs).
 
@@ -175,7 +178,8 @@ def _acronym_plurals(value: str) -> frozenset[str]:
     """
     if "s" not in value:
         return frozenset()
-    value = unicodedata.normalize("NFKC", value)  # ＧＰＵs too
+    if _FULL_WIDTH_CAPS.search(value):  # ＧＰＵs too; most text needs no normalising
+        value = unicodedata.normalize("NFKC", value)
     return frozenset(m.group(1).lower() + "s" for m in _ACRONYM_PLURAL.finditer(value))
 
 

@@ -132,6 +132,7 @@ class Ranking:
     relaxed: bool
     root: Node | None  # the tree that matched (the relaxed one when relaxed)
     query_mask: np.ndarray  # matches of the query alone (before filters), for facets
+    filters: tuple[np.ndarray, np.ndarray, np.ndarray]  # tag, author and date masks
 
 
 def _filter_masks(view: View, req: SearchRequest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,7 +177,7 @@ def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> 
         if hit is not None:
             view.rankings.move_to_end(key)
             return hit
-    tags, authors, dates = _filter_masks(view, req)
+    masks = tags, authors, dates = _filter_masks(view, req)
     filters = tags & authors & dates
     root = pq.root
     query_mask = matcher.mask(root) if root is not None else view.facets.live_mask
@@ -200,7 +201,7 @@ def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> 
         order = view.facets.oldest_first if req.sort == "oldest" else view.facets.newest_first
         in_set = np.zeros(len(query_mask), bool)
         in_set[docs] = True
-        ranking = Ranking(order[in_set[order]], None, relaxed, root, query_mask)
+        ranking = Ranking(order[in_set[order]], None, relaxed, root, query_mask, masks)
     else:
         score, tier = matcher.scores(root, docs)
         score = score * _freshness(view, docs)
@@ -217,7 +218,7 @@ def _rank(view: View, req: SearchRequest, pq: ParsedQuery, matcher: Matcher) -> 
             score = score + level * (np.ceil(score.max()) + 1)
         score = np.round(score, 4)
         order = np.lexsort((view.facets.id_rank[docs], -score))
-        ranking = Ranking(docs[order], score[order], relaxed, root, query_mask)
+        ranking = Ranking(docs[order], score[order], relaxed, root, query_mask, masks)
     with view.lock:
         view.rankings[key] = ranking
         if len(view.rankings) > CACHE_SIZE:
@@ -291,7 +292,7 @@ def _facets(view: View, req: SearchRequest, ranking: Ranking) -> dict[str, list[
     table = view.facets
     if ranking.root is None and not (req.tags or req.authors or req.date_from or req.date_to):
         return table.everything()
-    tags, authors, dates = _filter_masks(view, req)
+    tags, authors, dates = ranking.filters
     base = ranking.query_mask & tags
     docs = base & authors & dates
     author_docs = base & dates if req.disjunctive and req.authors else docs
