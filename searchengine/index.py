@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +24,8 @@ from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.store import IndexMeta, IndexStore, check_schema
 from searchengine.synonyms import SynonymTable
+
+log = logging.getLogger("digest.index")
 
 RECHECK_SECONDS = 0.25
 
@@ -135,9 +138,9 @@ class Index:
                 if self._stale(self._view):
                     try:
                         self._open()
-                    except Exception:
-                        # A half-visible switch: keep serving the old snapshot.
-                        pass
+                    except Exception as exc:
+                        # A half-visible switch: keep serving the old snapshot, and say so.
+                        log.warning("could not open the new index generation yet: %s", exc)
             view = self._view
             view.users += 1
         try:
