@@ -22,12 +22,13 @@ from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
 from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
+from searchengine.settings import setting
 from searchengine.store import IndexMeta, IndexStore, check_schema
 from searchengine.synonyms import SynonymTable
 
 log = logging.getLogger("digest.index")
 
-RECHECK_SECONDS = 0.25
+RECHECK_SECONDS = setting("recheck_seconds")
 
 
 @dataclass
@@ -38,7 +39,10 @@ class View:
     searcher: Searcher
     facets: FacetTable
     meta: IndexMeta
-    token: tuple
+    # What this snapshot was opened from: the pointer's and the synonyms' stamps, which
+    # tell when to reopen, and the Whoosh generation (a feed's ETag names the snapshot).
+    stamps: tuple
+    whoosh_generation: int
     postings: Postings
     chars: CharIndex
     synonyms: SynonymTable = field(default_factory=SynonymTable)
@@ -70,7 +74,11 @@ class Index:
         self._checked = 0.0
 
     def _open(self) -> View:
+        # Stamp before reading: a switch that lands while this snapshot opens then
+        # shows as stale at the next check, instead of being taken for this one.
+        pointer = self.store.pointer_stamp()
         gen = self.store.require_current()
+        stamps = (pointer, synonyms.stamp(gen))
         meta = IndexMeta.load(gen)
         check_schema(meta, SCHEMA_VERSION)
         if meta.user_dict:
@@ -93,7 +101,8 @@ class Index:
                 searcher,
                 FacetTable(reader),
                 meta,
-                self._token(gen, searcher),
+                stamps,
+                reader.generation(),
                 Postings(reader, lock),
                 open_char_index(gen, reader, lock=lock),
                 synonyms=synonyms.load(gen),
@@ -114,12 +123,8 @@ class Index:
                 self.store.try_cleanup()
         return view
 
-    def _token(self, gen: Path, searcher: Searcher) -> tuple:
-        stamps = (self.store.pointer_stamp(), synonyms.stamp(gen))
-        return (gen.name, stamps, searcher.reader().generation())
-
     def _stale(self, view: View) -> bool:
-        if (self.store.pointer_stamp(), synonyms.stamp(view.generation)) != view.token[1]:
+        if (self.store.pointer_stamp(), synonyms.stamp(view.generation)) != view.stamps:
             return True
         try:
             return not view.searcher.up_to_date()

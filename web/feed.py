@@ -154,7 +154,8 @@ def render_feed(req: SearchRequest, resp: SearchResponse, changed: datetime) -> 
 def _snapshot(index) -> tuple[str, datetime]:
     """Identify the live index (what a feed's content depends on) and when it last changed."""
     with index.view() as view:
-        token, meta = repr(view.token), view.meta
+        token = repr((view.generation.name, view.stamps, view.whoosh_generation))
+        meta = view.meta
     changed = _moment(meta.updated_at or meta.built_at, datetime.now(UTC))
     return token, changed.replace(microsecond=0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -34,18 +35,34 @@ def page_context() -> dict:
     }
 
 
-def search_url(req: SearchRequest, **change) -> str:
+_SAME: Any = object()  # a search_url argument left as the request has it
+
+
+def search_url(
+    req: SearchRequest,
+    *,
+    q: str = _SAME,
+    add_tag: str | None = None,
+    remove_tag: str | None = None,
+    add_author: str | None = None,
+    remove_author: str | None = None,
+    date_from: date | None = _SAME,
+    date_to: date | None = _SAME,
+    sort: str = _SAME,
+    page: int = 1,
+    json: bool = False,
+) -> str:
     """Link to the same search with one thing changed (a filter, the sort, the page)."""
-    tags = [t for t in req.tags if t != change.get("remove_tag")]
-    if change.get("add_tag") and change["add_tag"] not in tags:
-        tags.append(change["add_tag"])
-    authors = [a for a in req.authors if a != change.get("remove_author")]
-    if change.get("add_author") and change["add_author"] not in authors:
-        authors.append(change["add_author"])
-    date_from = change.get("date_from", req.date_from)
-    date_to = change.get("date_to", req.date_to)
+    tags = [t for t in req.tags if t != remove_tag]
+    if add_tag and add_tag not in tags:
+        tags.append(add_tag)
+    authors = [a for a in req.authors if a != remove_author]
+    if add_author and add_author not in authors:
+        authors.append(add_author)
+    date_from = req.date_from if date_from is _SAME else date_from
+    date_to = req.date_to if date_to is _SAME else date_to
     params: list[tuple[str, str]] = []
-    q = change.get("q", req.q)
+    q = req.q if q is _SAME else q
     if q:
         params.append(("q", q))
     params += [("tag", t) for t in tags] + [("author", a) for a in authors]
@@ -53,17 +70,15 @@ def search_url(req: SearchRequest, **change) -> str:
         params.append(("from", date_from.isoformat()))
     if date_to:
         params.append(("to", date_to.isoformat()))
-    sort = change.get("sort", req.sort)
+    sort = req.sort if sort is _SAME else sort
     if sort != "relevance":
         params.append(("sort", sort))
     if req.per_page != 10:
         params.append(("per_page", str(req.per_page)))
-    page = change.get("page", 1)
     if page > 1:
         params.append(("page", str(page)))
-    if change.get("json"):
-        return url_for("api.api_search") + ("?" + urlencode(params) if params else "")
-    return url_for("pages.search_page") + ("?" + urlencode(params) if params else "")
+    endpoint = "api.api_search" if json else "pages.search_page"
+    return url_for(endpoint) + ("?" + urlencode(params) if params else "")
 
 
 def month_range(month: str) -> tuple[date, date]:
@@ -135,8 +150,9 @@ def search_page():
         req = read_request(request.args, disjunctive=True)
         resp = search(index, req)
     except (InvalidParameter, InvalidQuery) as exc:
+        # Keep the typed query in the box (its first 1,000 characters) with the error.
         q = request.args.get("q", "")[:1000]
-        return _render_search(SearchRequest(q=q) if len(q) <= 1000 else None, None, str(exc), 400)
+        return _render_search(SearchRequest(q=q), None, str(exc), 400)
     return _render_search(req, resp, None, 200)
 
 
