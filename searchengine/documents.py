@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
 
 from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
 from searchengine.related import RelatedDocument, related
+from searchengine.results import DocumentFields
 from searchengine.schema import unpack_texts
 
 MAX_ID_CHARS = 1024
 
 
 @dataclass(frozen=True)
-class StoredDocument:
-    """A document as indexed: its fields, its Markdown and its two language parts."""
+class StoredDocument(DocumentFields):
+    """A document as indexed: its fields, its Markdown and the documents related to it."""
 
-    id: str
-    title: str
-    description: str
-    date: str | None
-    tags: list[str]
-    author: str
-    category: str
-    url: str
-    body: str
-    path: str
+    body: str = ""
     extra: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
     related: list[RelatedDocument] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
-            "id": self.id,
-            "title": self.title,
-            "description": self.description,
-            "date": self.date,
-            "tags": self.tags,
-            "author": self.author,
+            **self.fields_dict(),
             "category": self.category,
-            "url": self.url,
             "extra": self.extra,
             "body": self.body,
             "related": [r.to_dict() for r in self.related],
@@ -67,23 +51,10 @@ def _get_document(index: Index, doc_id: str, with_related: bool) -> StoredDocume
             stored = view.searcher.stored_fields(docnum) if docnum is not None else None
         if stored is None:
             raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
+        fields = DocumentFields.read(stored)
         markdown, zh, en = unpack_texts(stored)
-        title = stored.get("title", "")
-        description = stored.get("description", "")
+        title, description = fields["title"], fields["description"]
         others = related(view, docnum, title, description, (zh, en)) if with_related else []
-    when = stored.get("date")
     return StoredDocument(
-        id=stored["id"],
-        title=title,
-        description=description,
-        date=when.replace(tzinfo=UTC).isoformat() if when else None,
-        tags=list(stored.get("tags") or []),
-        author=stored.get("author", ""),
-        category=stored.get("category", ""),
-        url=stored.get("url", ""),
-        body=markdown,
-        path=stored.get("path", ""),
-        extra=dict(stored.get("extra") or {}),
-        notes=list(stored.get("notes") or []),
-        related=others,
+        **fields, body=markdown, extra=dict(stored.get("extra") or {}), related=others
     )

@@ -14,11 +14,12 @@ import re
 from searchengine.analysis import word_spans
 from searchengine.folding import HAN_RE, fold_with_map, source_end
 from searchengine.query import HighlightTerms
+from searchengine.settings import setting
 
-SNIPPET_CHARS = 200
-HEAD_CHARS = 3000  # look for matches here first, so long articles cost what short ones do
-SCAN_CHARS = 40_000  # and never further: a huge document costs what a long article does
-MAX_SPANS = 64  # passages considered for the snippet (the choice is quadratic in them)
+SNIPPET_CHARS = setting("snippet_chars")
+HEAD_CHARS = setting("highlight_head_chars")
+SCAN_CHARS = setting("highlight_scan_chars")
+MAX_SPANS = setting("max_snippet_spans")
 _SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
 
 
@@ -126,3 +127,20 @@ def snippet(text: str, terms: HighlightTerms, size: int = SNIPPET_CHARS) -> tupl
     suffix = "…" if end < len(text) else ""
     inside = sum(1 for s, e in spans if s < end and e > start)
     return f"{prefix}{body.strip()}{suffix}", inside
+
+
+def snippets(zh: str, en: str, terms: HighlightTerms, prefer_zh: bool) -> tuple[str, str, str]:
+    """Pick the language whose part matches best; return it, its snippet and the other's.
+
+    A Chinese query prefers the Chinese part while it has a match; otherwise the part
+    with more matches wins, and a part with no text gives way to the other.
+    """
+    zh_html, zh_n = snippet(zh, terms) if zh else ("", 0)
+    en_html, en_n = snippet(en, terms) if en else ("", 0)
+    if zh_n and (prefer_zh or zh_n > en_n) or not en_html or (prefer_zh and not en_n):
+        lang, main, other = "zh", zh_html, en_html
+    else:
+        lang, main, other = "en", en_html, zh_html
+    if not main:
+        lang, main, other = ("en" if lang == "zh" else "zh"), other, ""
+    return lang, main, other

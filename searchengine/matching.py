@@ -17,13 +17,14 @@ from whoosh import query as wq
 from searchengine.errors import QueryTooCostly
 from searchengine.query import MAX_EXPANSIONS, All, Any, Node, Not, Phrase, Prefix, Run, Term
 from searchengine.schema import WORD_FIELDS
+from searchengine.settings import setting
 
-RUN_WEIGHT = 1.0  # a Chinese run held as written, against one word's BM25
-PREFIX_WEIGHT = 1.0  # a prefix match, whatever word completed it
-PHRASE_WEIGHT = 2.0  # a phrase held as written, on top of its words
-NEAR_FACTOR = 1.5  # words standing together (within a few words) in the title or body
-NEAR_SLOP = 3
-TIME_BUDGET = 1.5  # seconds one search may spend matching before it is refused
+RUN_WEIGHT = setting("run_weight")
+PREFIX_WEIGHT = setting("prefix_weight")
+PHRASE_WEIGHT = setting("phrase_weight")
+NEAR_FACTOR = setting("near_factor")
+NEAR_SLOP = setting("near_slop")
+TIME_BUDGET = setting("time_budget")
 
 
 class Matcher:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 from searchengine.errors import InvalidParameter
-from searchengine.search import SearchRequest
+from searchengine.request import SearchRequest
 
 MAX_PARAM_CHARS = 1000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -19,10 +19,11 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.util.numeric import byte_to_length
 
 from searchengine.schema import WORD_FIELDS
+from searchengine.settings import setting
 
-B = 0.75
-K1 = 1.2
-_TERM_CACHE = 20_000  # (field, term) postings kept per snapshot
+B = setting("bm25_b")
+K1 = setting("bm25_k1")
+_TERM_CACHE = setting("term_cache")
 _LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY_IDS = np.empty(0, np.int64)
 _EMPTY_TF = np.empty(0, np.float32)

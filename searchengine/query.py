@@ -22,14 +22,15 @@ from searchengine import analysis
 from searchengine.errors import InvalidQuery
 from searchengine.folding import CJK_RUN_RE, fold, fold_chars, has_cjk
 from searchengine.schema import WORD_FIELDS
+from searchengine.settings import setting
 from searchengine.synonyms import SynonymTable
 
-MAX_QUERY_CHARS = 1000
-MAX_TERMS = 64
-MAX_DEPTH = 8
-MIN_PREFIX = 2
-MAX_PIECES = 64  # a longer Chinese run is matched as written only, not also word by word
-MAX_EXPANSIONS = 512  # words a prefix may stand for
+MAX_QUERY_CHARS = setting("max_query_chars")
+MAX_TERMS = setting("max_terms")
+MAX_DEPTH = setting("max_depth")
+MIN_PREFIX = setting("min_prefix")
+MAX_PIECES = setting("max_pieces")
+MAX_EXPANSIONS = setting("max_expansions")
 
 SCOPES = {"title": "title", "tag": "tag", "tags": "tag", "author": "author"}
 _LEX = re.compile(r'\s+|-?"[^"]*"?|[()]|[^\s"()]+')

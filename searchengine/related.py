@@ -24,13 +24,13 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 
 from searchengine.analysis import analyze
 from searchengine.chars import RUN_SEP, TITLE_END, run_keys
+from searchengine.dates import to_iso
 from searchengine.folding import CJK_RUN_RE, fold
 
 SLOTS = 32
@@ -148,9 +148,9 @@ def decode_signature(text: str) -> np.ndarray | None:
     return np.frombuffer(raw, "<u4").astype(np.uint32)
 
 
-def story_data(url: str, visible: str) -> dict:
-    """The per-document values the facets column carries for related stories."""
-    return {"u": source_key(url), "m": encode_signature(minhash(visible))}
+def story_data(url: str, visible: str) -> tuple[str, str]:
+    """The source key and signature a document's facet record carries for related stories."""
+    return source_key(url), encode_signature(minhash(visible))
 
 
 # --- Per snapshot ------------------------------------------------------------------
@@ -356,11 +356,10 @@ def _describe(view, docnum: int, score: float, same_story: bool) -> RelatedDocum
     """Read the title and date a list of related documents shows."""
     with view.lock:
         stored = view.searcher.stored_fields(docnum)
-    when = stored.get("date")
     return RelatedDocument(
         id=stored.get("id", ""),
         title=stored.get("title", "") or stored.get("id", ""),
-        date=when.replace(tzinfo=UTC).isoformat() if when else None,
+        date=to_iso(stored.get("date")),
         score=round(score, 4),
         same_story=same_story,
     )

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC
 
 from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.matching.mcore import ListMatcher
 
-from searchengine import analysis
+from searchengine import analysis, dates
 from searchengine.chars import char_text
 from searchengine.document import Document
+from searchengine.facets import COLUMN, encode_record
 from searchengine.related import story_data
+from searchengine.settings import setting
 from searchengine.text import hidden_labels, split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
 SCHEMA_VERSION = 8
 
-# Field weights for BM25F: the title and the English description say what a
-# digest is about; tags next; the body last.
-WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
+# The word fields and their BM25F weights.
+WORD_FIELDS: dict[str, float] = setting("field_weights")
 
 
 # Whoosh's postings writer calls ``set_inline`` but the term info names it
@@ -31,7 +31,7 @@ WORD_FIELDS = {"title": 4.0, "description": 3.0, "tags_text": 2.0, "body": 1.0}
 # a block of its own: a fifth faster to write and smaller on disk.
 if not hasattr(W3TermInfo, "set_inline"):
     W3TermInfo.set_inline = W3TermInfo.set_inlined
-INLINE_LIMIT = 8
+INLINE_LIMIT = setting("inline_limit")
 
 # An inlined posting list of a format without values (tags, authors, spelling words)
 # answers '' (text) for a value where Whoosh's segment merge writes bytes; the
@@ -79,7 +79,7 @@ def build_schema() -> fields.Schema:
         tag=KEY(),
         author_key=KEY(),
         date=fields.DATETIME(stored=True, sortable=True),
-        facets=fields.COLUMN(columns.VarBytesColumn()),
+        facets=fields.COLUMN(columns.VarBytesColumn()),  # facets.COLUMN: encode_record's records
         tags=fields.STORED(),
         author=fields.STORED(),
         category=fields.STORED(),
@@ -98,15 +98,8 @@ def document_fields(doc: Document) -> dict:
     visible = parts.all
     tags_joined = " ".join(doc.tags)
     everything = "\n".join([doc.title, doc.description, tags_joined, visible])
-    date = doc.date.astimezone(UTC).replace(tzinfo=None) if doc.date else None
-    facet_data = {
-        "i": doc.id,
-        "t": [[analysis.facet_key(t), t] for t in doc.tags],
-        "a": [analysis.facet_key(doc.author), doc.author] if doc.author else None,
-        "d": date.strftime("%Y-%m") if date else None,
-        "ts": date.replace(tzinfo=UTC).timestamp() if date else None,
-        **story_data(doc.url, visible),  # source key and MinHash, for related stories
-    }
+    when = dates.to_index(doc.date)
+    story = story_data(doc.url, visible)
     values = {
         "id": doc.id,
         "path": doc.path,
@@ -117,7 +110,7 @@ def document_fields(doc: Document) -> dict:
         "spell": everything,
         "tag": [analysis.facet_key(t) for t in doc.tags],
         "author_key": [analysis.facet_key(doc.author)] if doc.author else [],
-        "facets": json.dumps(facet_data, ensure_ascii=False).encode("utf-8"),
+        COLUMN: encode_record(doc.id, doc.tags, doc.author, when, story),
         "tags": list(doc.tags),
         "author": doc.author,
         "category": doc.category,
@@ -128,8 +121,8 @@ def document_fields(doc: Document) -> dict:
         "size": doc.size,
         "notes": list(doc.notes),
     }
-    if date is not None:
-        values["date"] = date
+    if when is not None:
+        values["date"] = when
     return values
 
 

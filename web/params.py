@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from searchengine.errors import InvalidParameter
 from searchengine.params import parse_request
-from searchengine.search import MAX_FILTER_VALUES, SearchRequest
+from searchengine.request import MAX_FILTER_VALUES, SearchRequest
 
 REPEATABLE = ("tag", "author")
 
