@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 
 from searchengine.highlighting import match_spans, render
 from searchengine.query import HighlightTerms
-from searchengine.text import paragraph_language, visible_text
+from searchengine.text import language_blocks
 
 _MD = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
     "table"
@@ -54,8 +54,6 @@ _TAGS = {
     "span",
 }
 _ATTRS = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"align"}, "th": {"align"}}
-_SOURCE_LINE = re.compile(r"^\s*\[(?:原文链接|原文鏈接|Source Link)\]\([^)]*\)\s*$", re.I)
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
 _TEXT_OR_TAG = re.compile(r"(<[^>]*>)|([^<]+)")
 
 # markdown-it and nh3 slow down faster than linearly on hostile input (50,000 nested
@@ -65,8 +63,6 @@ _TEXT_OR_TAG = re.compile(r"(<[^>]*>)|([^<]+)")
 MAX_RENDER_CHARS = 64_000
 MAX_MARKUP_CHARS = 4_000
 _MARKUP = re.compile(r"[\[\]*_<>|`]")
-# Enough text to tell a paragraph's language; markup stripping is quadratic on "[[[[".
-_LANG_SAMPLE = 1_000
 
 
 def _absolute_images_only(element: str, attribute: str, value: str) -> str | None:
@@ -116,22 +112,11 @@ def bounded(
 
 
 def language_sections(markdown: str) -> list[tuple[str, str]]:
-    """Split the body into its Chinese and English parts, each rendered to safe HTML."""
-    blocks: dict[str, list[str]] = {"zh": [], "en": []}
-    for block in re.split(r"\n\s*\n", markdown):
-        lines = [
-            ln for ln in block.splitlines() if not _SOURCE_LINE.match(ln) and not _RULE.match(ln)
-        ]
-        chunk = "\n".join(lines).strip()
-        if not chunk:
-            continue
-        text = visible_text(chunk[:_LANG_SAMPLE])
-        if not text:
-            if "<" in chunk:  # an image or figure: keep it with the part before it
-                blocks["zh" if blocks["zh"] and not blocks["en"] else "en"].append(chunk)
-            continue
-        blocks[paragraph_language(text)].append(chunk)
-    return [(lang, to_html("\n\n".join(b))) for lang, b in blocks.items() if b]
+    """Render the body's Chinese and English parts to safe HTML, split as snippets are."""
+    parts: dict[str, list[str]] = {"zh": [], "en": []}
+    for block in language_blocks(markdown):
+        parts[block.lang].append(block.markdown)
+    return [(lang, to_html("\n\n".join(b))) for lang, b in parts.items() if b]
 
 
 def mark_terms(safe_html: str, terms: HighlightTerms) -> str:
