@@ -27,7 +27,6 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
 
 from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
@@ -126,8 +125,10 @@ class BilingualTokenizer(Tokenizer):
         start_char=0,
         tokenize=True,
         mode="",
+        cjk=True,
         **kwargs,
     ):
+        # cjk=False leaves CJK runs out: highlighting finds those as substrings.
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if chars:
             text, offsets = fold_with_map(value)
@@ -137,6 +138,8 @@ class BilingualTokenizer(Tokenizer):
         pos = start_pos
         for m in _TOKEN_RE.finditer(text):
             kind = m.lastgroup
+            if kind == "cjk" and not cjk:
+                continue
             if kind == "cjk" and HAN_RE.match(m.group()):
                 pieces = _han_words(m.group(), m.start())
             elif kind == "num":
@@ -314,24 +317,3 @@ def analyze(text: str) -> list[str]:
 
 
 _WORD = word_analyzer()
-
-
-def word_spans(folded: str) -> Iterator[tuple[str, int, int]]:
-    """Yield the analyzed form and span of each non-CJK word of folded text (for highlights)."""
-    for m in _TOKEN_RE.finditer(folded):
-        kind = m.lastgroup
-        if kind == "cjk":
-            continue
-        if kind == "num":
-            yield m.group().replace(",", ""), m.start(), m.end()
-            continue
-        word = m.group().replace("’", "'")
-        end = m.end()
-        if word.endswith("'s") and len(word) > 2:
-            word, end = word[:-2], end - 2
-        if word.isascii() and word.isalpha():
-            yield word, m.start(), end
-            if word not in STOP_WORDS:
-                yield _stem(word), m.start(), end
-        else:
-            yield word, m.start(), end

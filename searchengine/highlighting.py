@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from searchengine.analysis import word_spans
+from searchengine.analysis import word_analyzer
 from searchengine.folding import HAN_RE, fold_with_map, source_end
 from searchengine.query import HighlightTerms
 from searchengine.settings import setting
@@ -20,6 +20,7 @@ SNIPPET_CHARS = setting("snippet_chars")
 HEAD_CHARS = setting("highlight_head_chars")
 SCAN_CHARS = setting("highlight_scan_chars")
 MAX_SPANS = setting("max_snippet_spans")
+_WORDS = word_analyzer()  # the index's own analyzer: a word is marked as it was indexed
 _SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
 
 
@@ -27,24 +28,10 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Find the spans of ``text`` that match, merged so each run of matches is one span."""
     if not text or not terms:
         return []
-    folded, offsets = fold_with_map(text)
-    raw: list[tuple[int, int]] = []
-    texts = [folded]
-    if terms.cjk and HAN_RE.search(folded):
-        by_char = fold_with_map(text, by_char=True)[0]  # same length and offsets
-        if by_char != folded:
-            texts.append(by_char)
-    for needle in terms.cjk:
-        for haystack in texts:
-            start = haystack.find(needle)
-            while start != -1:
-                raw.append((start, start + len(needle)))
-                start = haystack.find(needle, start + 1)
+    spans = _cjk_spans(text, terms) if terms.cjk else []
     if terms.words or terms.prefixes:
-        for word, s, e in word_spans(folded):
-            if word in terms.words or any(word.startswith(p) for p in terms.prefixes):
-                raw.append((s, e))
-    spans = sorted((offsets[s], source_end(offsets, e - 1, len(text))) for s, e in raw)
+        spans += _word_spans(text, terms)
+    spans.sort()
     merged: list[list[int]] = []
     for s, e in spans:
         if merged and (s <= merged[-1][1] or not text[merged[-1][1] : s].strip()):
@@ -52,6 +39,41 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
         else:
             merged.append([s, e])
     return [(s, e) for s, e in merged]
+
+
+def _cjk_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Spans of ``text`` that hold a query's CJK string, compared folded."""
+    folded, offsets = fold_with_map(text)
+    texts = [folded]
+    if HAN_RE.search(folded):
+        by_char = fold_with_map(text, by_char=True)[0]  # same length and offsets
+        if by_char != folded:
+            texts.append(by_char)
+    raw: list[tuple[int, int]] = []
+    for needle in terms.cjk:
+        for haystack in texts:
+            start = haystack.find(needle)
+            while start != -1:
+                raw.append((start, start + len(needle)))
+                start = haystack.find(needle, start + 1)
+    return [(offsets[s], source_end(offsets, e - 1, len(text))) for s, e in raw]
+
+
+def _word_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Spans of ``text`` whose words, analyzed as the index analyzes them, are query words.
+
+    A word is matched by its stem or as written (stop words are kept for phrases), and
+    by any prefix of the query; Chinese is left to the substring search above.
+    """
+    found = []
+    tokens = _WORDS(text, chars=True, keeporiginal=True, removestops=False, cjk=False)
+    for t in tokens:
+        forms = (t.text, t.original)
+        if any(f in terms.words for f in forms) or any(
+            f.startswith(p) for f in forms for p in terms.prefixes
+        ):
+            found.append((t.startchar, t.endchar))
+    return found
 
 
 def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
@@ -85,7 +107,7 @@ def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, in
         if score > best_score:
             best, best_score = (s, _), score
     anchor = best[0]
-    # Start at the beginning of the sentence that holds the first match, if near.
+    # Start at the beginning of the sentence that holds the chosen passage, if near.
     lead = max(0, anchor - size // 3)
     boundaries = [m.end() for m in _SENTENCE_END.finditer(text, lead, anchor)]
     if boundaries:

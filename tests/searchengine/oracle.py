@@ -638,12 +638,23 @@ class HighlightAllowance:
                     return False
             elif not (
                 key(piece) in self.keys
+                or _written_plural(marked, piece) in self.keys
                 or any(
                     piece.startswith(p) or (key(piece) or "").startswith(p) for p in self.prefixes
                 )
             ):
                 return False
         return True
+
+
+def _written_plural(marked: str, piece: str) -> str | None:
+    """The acronym a folded word stands for when the mark wrote it as a capitalised plural
+    (the mark 'GPUs' folds to 'gpus', whose key is 'gpu' only as written)."""
+    if not piece.endswith("s") or piece[:-1] not in ACRONYMS:
+        return None
+    written = unicodedata.normalize("NFKC", marked)
+    plural = re.escape(piece[:-1].upper()) + "s"
+    return piece[:-1] if re.search(rf"(?<![A-Za-z0-9]){plural}(?![A-Za-z0-9])", written) else None
 
 
 def _coverable(text: str, runs: set[str]) -> bool:
