@@ -40,12 +40,12 @@ from indexer.corpus import iter_files
 from indexer.parsing import Skipped, parse_file
 from indexer.rebuild import rebuild
 from searchengine import SearchRequest, Settings, open_index, search
-from searchengine.analysis import SEGMENTER
 from searchengine.folding import HAN, fold, fold_chars, fold_with_map
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.matching import Matcher
 from searchengine.query import parse_query
 from searchengine.schema import unpack_texts
+from searchengine.segmenter import SEGMENTER
 from searchengine.text import hidden_labels, split_parts
 
 HERE = Path(__file__).resolve().parent

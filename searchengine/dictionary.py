@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from searchengine.analysis import user_dict_hash
 from searchengine.config import USER_DICT_NAME
+from searchengine.segmenter import user_dict_hash
 
 if TYPE_CHECKING:
     from searchengine.store import IndexMeta

@@ -15,13 +15,13 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from searchengine import synonyms
-from searchengine.analysis import use_user_dict
 from searchengine.chars import CharIndex, open_char_index
 from searchengine.dictionary import dictionary_change
 from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
 from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
+from searchengine.segmenter import use_user_dict
 from searchengine.settings import setting
 from searchengine.store import IndexMeta, IndexStore, check_schema
 from searchengine.synonyms import SynonymTable

@@ -289,7 +289,7 @@ class _Parser:
 
 class _Compiler:
     def __init__(self, synonyms: SynonymTable | None = None):
-        self.hl = HighlightTerms()
+        self.highlight = HighlightTerms()
         self.plain: list[str] = []
         self.terms = 0
         self.synonyms = synonyms or SynonymTable()
@@ -338,7 +338,7 @@ class _Compiler:
 
     def mark(self, text: str, negated: bool) -> None:
         if not negated:
-            (self.hl.cjk if CJK_RUN_RE.fullmatch(text) else self.hl.words).add(text)
+            (self.highlight.cjk if CJK_RUN_RE.fullmatch(text) else self.highlight.words).add(text)
 
     def word(self, w: Word, scope: str | None, negated: bool) -> Node | None:
         text = w.text
@@ -356,7 +356,7 @@ class _Compiler:
             stem = fold(text.rstrip("*"))
             if re.fullmatch(r"[^\W_]+", stem):
                 if not negated:
-                    self.hl.prefixes.add(stem)
+                    self.highlight.prefixes.add(stem)
                 self.count(1)
                 return Prefix(fields, stem)
         if not negated and scope is None and not has_cjk(text):
@@ -505,4 +505,4 @@ def parse_query(text: str, synonyms: SynonymTable | None = None) -> ParsedQuery:
     if root is None and text.strip():
         notice = "Nothing in the query can be searched for, so every document is shown."
     lang = "zh" if has_cjk(text) else "en"
-    return ParsedQuery(text, root, compiler.hl, lang, compiler.plain, near, notice)
+    return ParsedQuery(text, root, compiler.highlight, lang, compiler.plain, near, notice)

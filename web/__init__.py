@@ -53,12 +53,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
 
     @app.before_request
-    def _start() -> None:
+    def _time_and_bound() -> None:
         g.started = time.perf_counter()
         errors.check_request_size()
 
     @app.after_request
-    def _finish(response: Response) -> Response:
+    def _secure_and_log(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         location = response.headers.get("Location")

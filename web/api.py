@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from searchengine.dictionary import dictionary_change
-from searchengine.documents import get_document
 from searchengine.errors import SearchEngineError
+from searchengine.lookup import get_document
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.search import search
 from searchengine.store import IndexMeta, check_schema

@@ -9,8 +9,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from searchengine.documents import get_document
 from searchengine.errors import InvalidParameter, InvalidQuery
+from searchengine.lookup import get_document
 from searchengine.query import parse_query
 from searchengine.search import SearchRequest, SearchResponse, search
 from web.feed import feed_title, feed_url

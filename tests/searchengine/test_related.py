@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from searchengine.documents import get_document
+from searchengine.lookup import get_document
 from searchengine.related import (
     SAME_STORY,
     SLOTS,
