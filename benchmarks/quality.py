@@ -44,7 +44,7 @@ from searchengine.folding import HAN, fold, fold_chars, fold_with_map
 from searchengine.highlighting import highlight_title, snippet
 from searchengine.matching import Matcher
 from searchengine.query import parse_query
-from searchengine.schema import unpack_texts
+from searchengine.schema import body_parts
 from searchengine.segmenter import SEGMENTER
 from searchengine.text import hidden_labels, split_parts
 
@@ -94,7 +94,7 @@ def link_corpus(root: Path, rels: list[str], dest: Path) -> Path:
 def visible(doc: dict) -> str:
     """Return what a reader sees of a document (stored fields), one field per line: title,
     description, tags, body, and author, category and the labels snippets leave out."""
-    markdown = unpack_texts(doc)[0] or doc.get("body") or ""
+    markdown = body_parts(doc)[0] or doc.get("body") or ""
     body = split_parts(markdown).all
     fields = [doc["title"], doc.get("description", ""), " ".join(doc["tags"] or []), body]
     fields += [doc.get("author") or "", doc.get("category") or "", hidden_labels(markdown)]

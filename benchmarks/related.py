@@ -27,7 +27,7 @@ import numpy as np
 from indexer.rebuild import rebuild
 from searchengine import Settings, open_index
 from searchengine.related import related, shingle_hashes
-from searchengine.schema import unpack_texts
+from searchengine.schema import body_parts
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "corpus"
@@ -71,7 +71,7 @@ def related_of(view, docnum: int) -> tuple[list, float, float]:
     """
     with view.lock:
         stored = view.searcher.stored_fields(docnum)
-    _, zh, en = unpack_texts(stored)
+    _, zh, en = body_parts(stored)
     started, cpu = time.perf_counter(), time.thread_time()
     got = related(view, docnum, stored.get("title", ""), stored.get("description", ""), (zh, en))
     return got, (time.perf_counter() - started) * 1000, (time.thread_time() - cpu) * 1000

@@ -8,7 +8,7 @@ from searchengine.errors import DocumentNotFound
 from searchengine.index import Index
 from searchengine.related import RelatedDocument, related
 from searchengine.results import DocumentFields
-from searchengine.schema import unpack_texts
+from searchengine.schema import body_parts
 
 MAX_ID_CHARS = 1024
 
@@ -52,7 +52,7 @@ def _get_document(index: Index, doc_id: str, with_related: bool) -> StoredDocume
         if stored is None:
             raise DocumentNotFound(f"No document with id {doc_id[:80]!r}")
         fields = DocumentFields.read(stored)
-        markdown, zh, en = unpack_texts(stored)
+        markdown, zh, en = body_parts(stored)
         title, description = fields["title"], fields["description"]
         others = related(view, docnum, title, description, (zh, en)) if with_related else []
     return StoredDocument(

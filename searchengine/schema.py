@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import NamedTuple
 
 from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
@@ -19,7 +20,7 @@ from searchengine.text import hidden_labels, split_parts
 
 # Bump when the analysis or the fields change: an index of another version is
 # refused with a message asking for a rebuild instead of giving wrong answers.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # The word fields and their BM25F weights.
 WORD_FIELDS: dict[str, float] = setting("field_weights")
@@ -84,7 +85,7 @@ def build_schema() -> fields.Schema:
         author=fields.STORED(),
         category=fields.STORED(),
         url=fields.STORED(),
-        texts=fields.STORED(),
+        body_parts=fields.STORED(),  # the Markdown and its zh and en parts, compressed
         extra=fields.STORED(),
         mtime=fields.STORED(),
         size=fields.STORED(),
@@ -115,7 +116,7 @@ def document_fields(doc: Document) -> dict:
         "author": doc.author,
         "category": doc.category,
         "url": doc.url,
-        "texts": pack_texts(doc.body, parts.zh, parts.en),
+        "body_parts": pack_body_parts(doc.body, parts.zh, parts.en),
         "extra": doc.extra,
         "mtime": doc.mtime,
         "size": doc.size,
@@ -134,7 +135,7 @@ def char_text_of_fields(values: dict, markdown: str) -> str:
 
 def char_text_of_stored(stored: dict) -> str:
     """The same text, rebuilt from a document's stored fields (for updated segments)."""
-    markdown, zh, en = unpack_texts(stored)
+    markdown, zh, en = body_parts(stored)
     visible = "\n\n".join(p for p in (zh, en) if p)
     extra = _extra(stored.get("author"), stored.get("category"), markdown)
     return char_text(
@@ -150,15 +151,22 @@ def _extra(author: str | None, category: str | None, markdown: str) -> str:
     return "\n".join(p for p in (author or "", category or "", hidden_labels(markdown)) if p)
 
 
-def pack_texts(markdown: str, zh: str, en: str) -> bytes:
+class BodyParts(NamedTuple):
+    """A document's body as written and the visible text of its two language parts."""
+
+    markdown: str
+    zh: str
+    en: str
+
+
+def pack_body_parts(markdown: str, zh: str, en: str) -> bytes:
     """Compress the texts shown on demand (the body, the two snippet sources) into one value."""
     return zlib.compress(json.dumps([markdown, zh, en], ensure_ascii=False).encode("utf-8"), 6)
 
 
-def unpack_texts(stored: dict) -> tuple[str, str, str]:
-    """Return (markdown, zh, en) of a stored document."""
-    raw = stored.get("texts")
+def body_parts(stored: dict) -> BodyParts:
+    """Read a stored document's body and its two language parts."""
+    raw = stored.get("body_parts")
     if not raw:
-        return "", "", ""
-    markdown, zh, en = json.loads(zlib.decompress(raw))
-    return markdown, zh, en
+        return BodyParts("", "", "")
+    return BodyParts(*json.loads(zlib.decompress(raw)))

@@ -20,7 +20,7 @@ from searchengine.query import ParsedQuery, parse_query
 from searchengine.ranking import CACHE_SIZE, Ranking, rank
 from searchengine.request import MAX_PER_PAGE, SORTS, SearchRequest
 from searchengine.results import DocumentFields, Hit, SearchResponse
-from searchengine.schema import unpack_texts
+from searchengine.schema import body_parts
 from searchengine.suggest import suggest
 from searchengine.synonyms import SynonymTable
 
@@ -120,7 +120,7 @@ def _hit(view: View, docnum: int, score: float, parsed: ParsedQuery) -> Hit:
     with view.lock:
         stored = view.searcher.stored_fields(docnum)
     fields = DocumentFields.read(stored)
-    _, zh, en = unpack_texts(stored)
+    _, zh, en = body_parts(stored)
     lang, main, other = snippets(zh, en, parsed.highlight, prefer_zh=parsed.language == "zh")
     return Hit(
         **fields,
