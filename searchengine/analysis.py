@@ -61,11 +61,15 @@ class BilingualTokenizer(Tokenizer):
         tokenize=True,
         mode="",
         cjk=True,
+        folded=None,
         **kwargs,
     ):
-        # cjk=False leaves CJK runs out: highlighting finds those as substrings.
+        # Highlighting passes cjk=False (it finds CJK as substrings) and ``folded``, the
+        # (text, offsets) of fold_with_map(value) it has already computed.
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if chars:
+        if folded is not None:
+            text, offsets = folded
+        elif chars:
             text, offsets = fold_with_map(value)
         else:
             text, offsets = fold(value), None

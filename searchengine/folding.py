@@ -117,11 +117,24 @@ def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
     """
     normal, offsets = _normalize_with_map(text)
     converted = normal.translate(_T2S_CHAR) if by_char else to_simplified(normal)
-    folded = converted.translate(_ONE_TO_ONE_CASE)
-    lowered = folded.lower()
-    if len(lowered) != len(folded):  # a handful of letters lower to two
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)
-    return lowered, offsets
+    return _lower(converted), offsets
+
+
+def fold_both_with_map(text: str) -> tuple[str, str, list[int]]:
+    """Fold ``text`` both ways (by phrase, by character) with one offset map, normalising once."""
+    normal, offsets = _normalize_with_map(text)
+    folded = _lower(to_simplified(normal))
+    by_char = _lower(normal.translate(_T2S_CHAR)) if HAN_RE.search(normal) else folded
+    return folded, by_char, offsets
+
+
+def _lower(text: str) -> str:
+    if "İ" in text:
+        text = text.translate(_ONE_TO_ONE_CASE)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a handful of letters lower to two
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return lowered
 
 
 def source_end(offsets: list[int], last: int, text_len: int) -> int:

@@ -8,11 +8,12 @@ segmentation at query time and marks the whole matched word.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
 from searchengine.analysis import word_analyzer
-from searchengine.folding import HAN_RE, fold_with_map, source_end
+from searchengine.folding import fold_both_with_map, fold_with_map, source_end
 from searchengine.query import HighlightTerms
 from searchengine.settings import setting
 
@@ -28,9 +29,13 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Find the spans of ``text`` that match, merged so each run of matches is one span."""
     if not text or not terms:
         return []
-    spans = _cjk_spans(text, terms) if terms.cjk else []
+    if terms.cjk:
+        folded, by_char, offsets = fold_both_with_map(text)  # once, for both searches
+        spans = _cjk_spans(text, folded, by_char, offsets, terms)
+    else:
+        (folded, offsets), spans = fold_with_map(text), []
     if terms.words or terms.prefixes:
-        spans += _word_spans(text, terms)
+        spans += _word_spans(text, folded, offsets, terms)
     spans.sort()
     merged: list[list[int]] = []
     for s, e in spans:
@@ -41,14 +46,11 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     return [(s, e) for s, e in merged]
 
 
-def _cjk_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+def _cjk_spans(
+    text: str, folded: str, by_char: str, offsets: list[int], terms: HighlightTerms
+) -> list[tuple[int, int]]:
     """Spans of ``text`` that hold a query's CJK string, compared folded."""
-    folded, offsets = fold_with_map(text)
-    texts = [folded]
-    if HAN_RE.search(folded):
-        by_char = fold_with_map(text, by_char=True)[0]  # same length and offsets
-        if by_char != folded:
-            texts.append(by_char)
+    texts = [folded] if by_char == folded else [folded, by_char]  # same length and offsets
     raw: list[tuple[int, int]] = []
     for needle in terms.cjk:
         for haystack in texts:
@@ -59,21 +61,58 @@ def _cjk_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     return [(offsets[s], source_end(offsets, e - 1, len(text))) for s, e in raw]
 
 
-def _word_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+def _word_spans(
+    text: str, folded: str, offsets: list[int], terms: HighlightTerms
+) -> list[tuple[int, int]]:
     """Spans of ``text`` whose words, analyzed as the index analyzes them, are query words.
 
     A word is matched by its stem or as written (stop words are kept for phrases), and
-    by any prefix of the query; Chinese is left to the substring search above.
+    by any prefix of the query; Chinese is left to the substring search above. Only the
+    words that begin like a query word are analyzed: a stem differs from its word in at
+    most its last two letters.
     """
     found = []
-    tokens = _WORDS(text, chars=True, keeporiginal=True, removestops=False, cjk=False)
-    for t in tokens:
-        forms = (t.text, t.original)
-        if any(f in terms.words for f in forms) or any(
-            f.startswith(p) for f in forms for p in terms.prefixes
-        ):
-            found.append((t.startchar, t.endchar))
+    for start, end in _candidate_words(folded, _word_starts(terms)):
+        a, b = offsets[start], source_end(offsets, end - 1, len(text))
+        tokens = _WORDS(
+            text[a:b], chars=True, keeporiginal=True, removestops=False, cjk=False, start_char=a
+        )
+        for t in tokens:
+            forms = (t.text, t.original)
+            if any(f in terms.words for f in forms) or any(
+                f.startswith(p) for f in forms for p in terms.prefixes
+            ):
+                found.append((t.startchar, t.endchar))
     return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _starts_pattern(forms: frozenset[str]) -> re.Pattern:
+    heads = sorted({f[: max(1, len(f) - 2)] for f in forms}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(h) for h in heads))
+
+
+def _word_starts(terms: HighlightTerms) -> re.Pattern:
+    return _starts_pattern(frozenset(terms.words) | frozenset(terms.prefixes))
+
+
+_WORD_CHAR = re.compile(r"[^\W_]|['’&](?=[^\W_])")
+
+
+def _candidate_words(folded: str, starts: re.Pattern) -> list[tuple[int, int]]:
+    """The (start, end) of each whole word of folded text that holds a query word's head."""
+    words: list[tuple[int, int]] = []
+    for m in starts.finditer(folded):
+        if words and m.start() < words[-1][1]:
+            continue  # inside the word just taken
+        start = m.start()
+        while start > 0 and _WORD_CHAR.match(folded, start - 1):
+            start -= 1
+        end = m.end()
+        while end < len(folded) and _WORD_CHAR.match(folded, end):
+            end += 1
+        words.append((start, end))
+    return words
 
 
 def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
