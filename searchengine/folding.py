@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import opencc
 
@@ -88,13 +89,35 @@ def fold_chars(text: str) -> str:
     return normal.translate(_T2S_CHAR).translate(_ONE_TO_ONE_CASE).lower()
 
 
-def _normalize_with_map(text: str) -> tuple[str, list[int]]:
+def _expanded_offsets(text: str) -> list[int]:
+    """Source offsets of ``text.translate(_NFKC_CHAR)`` when some characters change length."""
+    offsets: list[int] = []
+    done = 0
+    for m in _changing_pattern(len(_NFKC_CHAR)).finditer(text):
+        i = m.start()
+        offsets.extend(range(done, i))
+        offsets.extend([i] * len(_NFKC_CHAR[ord(text[i])]))
+        done = i + 1
+    offsets.extend(range(done, len(text)))
+    return offsets
+
+
+@functools.lru_cache(maxsize=4)
+def _changing_pattern(known: int) -> re.Pattern:
+    """The characters seen so far whose NFKC form is not one character (per table size)."""
+    changing = "".join(chr(c) for c, v in list(_NFKC_CHAR.items()) if len(v) != 1)
+    return re.compile(f"[{re.escape(changing)}]" if changing else "(?!)")
+
+
+def _normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
     if unicodedata.is_normalized("NFKC", text):
-        return text, list(range(len(text)))
+        return text, range(len(text))  # the identity map, without a list
     if not _COMBINING.search(text):
         normal = text.translate(_NFKC_CHAR)
         if len(normal) == len(text):  # every character became one character
-            return normal, list(range(len(text)))
+            return normal, range(len(text))
+        if normal == unicodedata.normalize("NFKC", text):  # some expand (… → ...), none compose
+            return normal, _expanded_offsets(text)
     parts: list[str] = []
     offsets: list[int] = []
     start = 0
@@ -110,7 +133,7 @@ def _normalize_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(parts), offsets
 
 
-def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
+def fold_with_map(text: str, by_char: bool = False) -> tuple[str, Sequence[int]]:
     """Fold ``text`` and map every folded character back to its source offset.
 
     With ``by_char``, Han characters are converted one by one (see ``fold_chars``).
@@ -120,7 +143,7 @@ def fold_with_map(text: str, by_char: bool = False) -> tuple[str, list[int]]:
     return _lower(converted), offsets
 
 
-def fold_both_with_map(text: str) -> tuple[str, str, list[int]]:
+def fold_both_with_map(text: str) -> tuple[str, str, Sequence[int]]:
     """Fold ``text`` both ways (by phrase, by character) with one offset map, normalising once."""
     normal, offsets = _normalize_with_map(text)
     folded = _lower(to_simplified(normal))
@@ -137,7 +160,7 @@ def _lower(text: str) -> str:
     return lowered
 
 
-def source_end(offsets: list[int], last: int, text_len: int) -> int:
+def source_end(offsets: Sequence[int], last: int, text_len: int) -> int:
     """Where, in the original text, the character that folded to position ``last`` ends."""
     start = offsets[last]
     for k in range(last + 1, len(offsets)):

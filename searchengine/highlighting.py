@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Sequence
 
 from searchengine.analysis import word_analyzer
-from searchengine.folding import fold_both_with_map, fold_with_map, source_end
+from searchengine.folding import fold_both_with_map, source_end
 from searchengine.query import HighlightTerms
 from searchengine.settings import setting
 
@@ -21,6 +22,9 @@ SNIPPET_CHARS = setting("snippet_chars")
 HEAD_CHARS = setting("highlight_head_chars")
 SCAN_CHARS = setting("highlight_scan_chars")
 MAX_SPANS = setting("max_snippet_spans")
+# The folded forms of texts shown lately: results recur across searches, and folding
+# is most of a snippet's cost. A few MB per process.
+_fold = functools.lru_cache(maxsize=setting("fold_cache"))(fold_both_with_map)
 _WORDS = word_analyzer()  # the index's own analyzer: a word is marked as it was indexed
 _SENTENCE_END = re.compile(r"[。！？；!?]|\.(?=\s|$)|\n")
 
@@ -29,11 +33,8 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Find the spans of ``text`` that match, merged so each run of matches is one span."""
     if not text or not terms:
         return []
-    if terms.cjk:
-        folded, by_char, offsets = fold_both_with_map(text)  # once, for both searches
-        spans = _cjk_spans(text, folded, by_char, offsets, terms)
-    else:
-        (folded, offsets), spans = fold_with_map(text), []
+    folded, by_char, offsets = _fold(text)  # once, for both searches
+    spans = _cjk_spans(text, folded, by_char, offsets, terms) if terms.cjk else []
     if terms.words or terms.prefixes:
         spans += _word_spans(text, folded, offsets, terms)
     spans.sort()
@@ -47,7 +48,7 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
 
 
 def _cjk_spans(
-    text: str, folded: str, by_char: str, offsets: list[int], terms: HighlightTerms
+    text: str, folded: str, by_char: str, offsets: Sequence[int], terms: HighlightTerms
 ) -> list[tuple[int, int]]:
     """Spans of ``text`` that hold a query's CJK string, compared folded."""
     texts = [folded] if by_char == folded else [folded, by_char]  # same length and offsets
@@ -62,7 +63,7 @@ def _cjk_spans(
 
 
 def _word_spans(
-    text: str, folded: str, offsets: list[int], terms: HighlightTerms
+    text: str, folded: str, offsets: Sequence[int], terms: HighlightTerms
 ) -> list[tuple[int, int]]:
     """Spans of ``text`` whose words, analyzed as the index analyzes them, are query words.
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from searchengine import synonyms
@@ -19,6 +18,7 @@ from searchengine.chars import CharIndex, open_char_index
 from searchengine.dictionary import dictionary_change
 from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
+from searchengine.mapped import MappedStorage
 from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.segmenter import use_user_dict
@@ -86,7 +86,7 @@ class Index:
                 use_user_dict(meta.user_dict)
         hold = self.store.hold(gen)
         try:
-            ix = whoosh_index.open_dir(str(gen))
+            ix = MappedStorage(gen).open_index()
             searcher = ix.searcher()
         except Exception as exc:
             self.store.release(hold)

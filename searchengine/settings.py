@@ -57,6 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("snippet_chars", 200, "Characters of a snippet: two or three lines of a result."),
     Setting("highlight_head_chars", 3000, "Matches are sought here first: long texts cost little."),
     Setting("highlight_scan_chars", 40_000, "And never further: a huge text costs a long one's."),
+    Setting("fold_cache", 2048, "Folded texts kept for snippets: results recur across searches."),
     Setting("max_snippet_spans", 64, "Passages weighed for a snippet (the choice is quadratic)."),
     Setting("facet_tags", 100, "Tags listed in the tag facet at most, most frequent first."),
     Setting("facet_authors", 100, "Authors listed in the author facet at most."),

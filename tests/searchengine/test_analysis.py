@@ -234,13 +234,13 @@ def test_traditional_folding_keeps_length_and_offsets(text):
     folded, offsets = fold_with_map(text)
     assert folded == fold(text)
     assert len(folded) == len(text)
-    assert offsets == list(range(len(text)))
+    assert list(offsets) == list(range(len(text)))
 
 
 def test_fold_with_map_maps_expanded_characters_back():
     folded, offsets = fold_with_map("㎏ ＡＩ")
     assert folded == "kg ai"
-    assert offsets == [0, 0, 1, 2, 3]
+    assert list(offsets) == [0, 0, 1, 2, 3]
 
 
 def test_fold_with_map_agrees_with_fold_on_decomposed_accents():
