@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+import numpy as np
 import opencc
 
 # Scripts written without spaces between words. Han is segmented into words by
@@ -65,14 +66,47 @@ class _CharTable(dict):
     def __init__(self, convert):
         super().__init__()
         self.convert = convert
+        self.changing: list[int] = []  # characters seen whose form is not one character
 
     def __missing__(self, code: int) -> str:
         value = self[code] = self.convert(chr(code))
+        if len(value) != 1:
+            self.changing.append(code)
         return value
+
+
+class _CodeMap:
+    """A _CharTable as arrays over the Basic Multilingual Plane: a text maps in a few numpy
+    calls instead of a dictionary lookup per character."""
+
+    def __init__(self, table: _CharTable) -> None:
+        self.table = table
+        self.known = np.zeros(0x10000, bool)
+        self.single = np.zeros(0x10000, np.uint32)  # the one character a code maps to
+        self.other = np.zeros(0x10000, bool)  # maps to no character, or to several
+
+    def translate(self, text: str) -> str:
+        """``text.translate(table)``, fast when every character maps to one in the plane."""
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        if len(codes) and codes.max() > 0xFFFF:
+            return text.translate(self.table)
+        fresh = codes[~self.known[codes]]
+        for code in np.unique(fresh).tolist():
+            value = self.table[code]
+            self.known[code] = True
+            if len(value) == 1 and ord(value) <= 0xFFFF:
+                self.single[code] = ord(value)
+            else:
+                self.other[code] = True
+        if self.other[codes].any():
+            return text.translate(self.table)
+        return self.single[codes].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 _NFKC_CHAR = _CharTable(lambda ch: unicodedata.normalize("NFKC", ch))
 _T2S_CHAR = _CharTable(lambda ch: _convert_char(ch) if HAN_RE.match(ch) else ch)
+_NFKC_CODES = _CodeMap(_NFKC_CHAR)
+_T2S_CODES = _CodeMap(_T2S_CHAR)
 _COMBINING = re.compile(
     "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]"
 )
@@ -93,7 +127,7 @@ def _expanded_offsets(text: str) -> list[int]:
     """Source offsets of ``text.translate(_NFKC_CHAR)`` when some characters change length."""
     offsets: list[int] = []
     done = 0
-    for m in _changing_pattern(len(_NFKC_CHAR)).finditer(text):
+    for m in _changing_pattern(len(_NFKC_CHAR.changing)).finditer(text):
         i = m.start()
         offsets.extend(range(done, i))
         offsets.extend([i] * len(_NFKC_CHAR[ord(text[i])]))
@@ -104,8 +138,8 @@ def _expanded_offsets(text: str) -> list[int]:
 
 @functools.lru_cache(maxsize=4)
 def _changing_pattern(known: int) -> re.Pattern:
-    """The characters seen so far whose NFKC form is not one character (per table size)."""
-    changing = "".join(chr(c) for c, v in list(_NFKC_CHAR.items()) if len(v) != 1)
+    """The characters seen so far whose NFKC form is not one character (``known`` of them)."""
+    changing = "".join(chr(c) for c in _NFKC_CHAR.changing[:known])
     return re.compile(f"[{re.escape(changing)}]" if changing else "(?!)")
 
 
@@ -113,7 +147,7 @@ def _normalize_with_map(text: str) -> tuple[str, Sequence[int]]:
     if unicodedata.is_normalized("NFKC", text):
         return text, range(len(text))  # the identity map, without a list
     if not _COMBINING.search(text):
-        normal = text.translate(_NFKC_CHAR)
+        normal = _NFKC_CODES.translate(text)
         if len(normal) == len(text):  # every character became one character
             return normal, range(len(text))
         if normal == unicodedata.normalize("NFKC", text):  # some expand (… → ...), none compose
@@ -147,7 +181,7 @@ def fold_both_with_map(text: str) -> tuple[str, str, Sequence[int]]:
     """Fold ``text`` both ways (by phrase, by character) with one offset map, normalising once."""
     normal, offsets = _normalize_with_map(text)
     folded = _lower(to_simplified(normal))
-    by_char = _lower(normal.translate(_T2S_CHAR)) if HAN_RE.search(normal) else folded
+    by_char = _lower(_T2S_CODES.translate(normal)) if HAN_RE.search(normal) else folded
     return folded, by_char, offsets
 
 
