@@ -3,12 +3,17 @@
     python -m benchmarks.bench --corpus digest-hn --limit 2000     # a quick run (~1 min)
     python -m benchmarks.bench --corpus digest-hn                  # the full run, with naive
     python -m benchmarks.bench --corpus both --skip-naive          # 35k documents, ours only
+    python -m benchmarks.bench --corpus mix --limit 15000 --work /tmp/mix15k   # the issue's mix
 
-A corpus name means ../shared/corpus/<name>; `both` puts digest-hn and hkcnews side by
-side. The code is run from a copy (edits made during a long run cannot mix versions), the
-files (an evenly spaced subset with --limit) from a temporary copy that updates may edit.
+A corpus name means ../shared/corpus/<name>; `both` (or `mix`) puts digest-hn and hkcnews
+side by side, so `--limit 15000` takes 15,000 files evenly spread over the two. The code
+is run from a copy (edits made during a long run cannot mix versions), the files (an
+evenly spaced subset with --limit) from a temporary copy that updates may edit.
 Rebuilds, server and updates are the real commands, run as subprocesses whose summed
-process-tree RSS is sampled every 50 ms. The report is saved after each phase.
+process-tree RSS is sampled every 50 ms. The throughput phase (benchmarks/load.py) loads
+`searchengine serve --workers 1`, then `--workers 2` with 8 clients of distinct queries;
+`python -m benchmarks.load --index DIR/index --corpus DIR/corpus` reruns it alone on the
+copy and index that `--work DIR` keeps. The report is saved after each phase.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +87,7 @@ def run_measured(cmd: list[str], log: Path) -> tuple[float, int, str]:
 
 def select_files(name: str, limit: int | None) -> tuple[list[tuple[str, Path]], list[Path]]:
     """List (relative path, source file) of the corpus, or an evenly spaced subset."""
-    if name == "both":
+    if name in ("both", "mix"):
         roots = [("digest-hn/", SHARED / "digest-hn"), ("hkcnews/", SHARED / "hkcnews")]
     else:
         roots = [("", SHARED / name if (SHARED / name).is_dir() else CWD / name)]
@@ -190,26 +196,57 @@ def queries_naive(index: Path, mix: dict, repeat: int) -> dict:
         ns.close()
 
 
-def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
-    """Serve the index with `searchengine serve`, time /api/search, read the server's RSS."""
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base, session = f"http://127.0.0.1:{port}", requests.Session()
-    with open(logs / "serve.log", "wb") as log:
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(index: Path, log: Path, workers: int | None = None) -> Iterator[tuple[str, dict]]:
+    """Run `searchengine serve` (as `python -m web serve`) on a free port until exit.
+
+    Yields the base URL and a dict with the server's psutil.Process ("process") and
+    "startup_seconds": until /healthz answers and all `workers` processes exist.
+    """
+    port, session = free_port(), requests.Session()
+    cmd = py("web", "serve", "--index", index, "--port", port)
+    cmd += ["--workers", str(workers)] if workers else []
+    with open(log, "ab") as out:
         started = time.perf_counter()
-        cmd = py("web", "serve", "--index", index, "--port", port)
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=CODE)
-    watched = psutil.Process(server.pid)
+        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=CODE)
+    base, watched = f"http://127.0.0.1:{port}", psutil.Process(server.pid)
+    answered = None  # when the server first answered, if not with a 200
     try:
         while True:
             if server.poll() is not None or time.perf_counter() - started > 120:
-                raise SystemExit(f"server did not start; see {logs / 'serve.log'}")
-            with contextlib.suppress(requests.ConnectionError):
-                if session.get(f"{base}/healthz", timeout=2).ok:
+                raise SystemExit(f"server did not start; see {log}")
+            with contextlib.suppress(requests.ConnectionError, psutil.Error):
+                health = session.get(f"{base}/healthz", timeout=2)
+                if health.ok and len(watched.children()) >= (workers or 1):
                     break
+                answered = answered or (None if health.ok else time.perf_counter())
+                if answered and time.perf_counter() - answered > 5:  # e.g. an old index
+                    probe = session.get(f"{base}/api/search", timeout=10)
+                    raise SystemExit(f"the server answers {probe.status_code}: {probe.text}")
             time.sleep(0.05)
-        out = {"startup_seconds": time.perf_counter() - started}
+        session.close()
+        yield base, {"process": watched, "startup_seconds": time.perf_counter() - started}
+    finally:
+        session.close()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
+    """Serve the index with `searchengine serve`, time /api/search, read the server's RSS."""
+    with serving(index, logs / "serve.log") as (base, info), requests.Session() as session:
+        watched = info["process"]
+        out = {"startup_seconds": info["startup_seconds"]}
         out["rss_idle_mb"] = tree_rss(watched) / MB
 
         def run(params: dict) -> dict:
@@ -219,13 +256,6 @@ def queries_http(index: Path, mix: dict, repeat: int, logs: Path) -> dict:
 
         out["latency_ms"] = timed_mix(mix, repeat, run)[0]
         out["rss_after_warmup_and_run_mb"] = tree_rss(watched) / MB
-    finally:
-        session.close()
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
     return out
 
 
@@ -310,6 +340,10 @@ def print_report(r: dict) -> None:
     )
     runs = {k: v for k, v in u.items() if isinstance(v, dict)}
     table(f"indexer update ({u['corpus_documents']:,} docs)", runs, UPDATE_COLS)
+    if "throughput" in r:
+        from benchmarks.load import print_throughput
+
+        print_throughput(r["throughput"], c["documents"])
 
 
 def run(args: argparse.Namespace, work: Path, report: dict, save) -> None:
@@ -342,11 +376,21 @@ def run(args: argparse.Namespace, work: Path, report: dict, save) -> None:
         q["naive"] = queries_naive(naive_ix, mix, args.query_repeat)
     q["http"] = queries_http(index, mix, args.query_repeat, logs)
     save()
+    if not args.skip_throughput:
+        from benchmarks import load
+
+        queries = load.make_queries(load.read_sources(corpus, 3000, 15000), 40000, 15000)
+        report["throughput"] = load.throughput(
+            index, queries, logs, args.workers, args.connection, args.clients,
+            duration=args.throughput_duration,
+        )  # fmt: skip
+        report["throughput"]["examples"] = [p for _, p in queries[:40]]
+        save()
     say("updates …")
     report["update"] = updates(corpus, index, args.repeat, logs)
 
 
-def snapshot_and_rerun(argv: list[str]) -> int:
+def snapshot_and_rerun(argv: list[str], module: str = "benchmarks.bench") -> int:
     """Run this benchmark again from a copy of the code (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="digest-bench-code-") as code:
         skip = shutil.ignore_patterns("__pycache__", "reports", "*.egg-info")
@@ -354,7 +398,7 @@ def snapshot_and_rerun(argv: list[str]) -> int:
             shutil.copytree(CODE / pkg, Path(code) / pkg, ignore=skip)
         env = {**os.environ, "DIGEST_BENCH_ROOT": str(ROOT), "DIGEST_BENCH_CWD": str(CWD)}
         env["PYTHONPATH"] = code
-        return subprocess.run(py("benchmarks.bench", *argv), cwd=code, env=env).returncode
+        return subprocess.run(py(module, *argv), cwd=code, env=env).returncode
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -366,6 +410,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--query-repeat", type=int, default=5, help="timed passes over the query mix")
     ap.add_argument("--jobs", type=int, help="passed to indexer rebuild (default: its own)")
     ap.add_argument("--skip-naive", action="store_true", help="no naive baseline")
+    ap.add_argument("--skip-throughput", action="store_true", help="no load phase")
+    ap.add_argument("--throughput-duration", type=float, default=20.0, help="seconds [20]")
+    ap.add_argument("--clients", type=int, default=8, help="load phase clients [8]")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="load phase [1 2]")
+    ap.add_argument(
+        "--connection",
+        nargs="+",
+        choices=["keep-alive", "close"],
+        default=["keep-alive", "close"],
+        help="load phase: keep connections alive, or one per request [both]",
+    )
+    ap.add_argument("--work", type=Path, help="keep the corpus copy and indexes here [a temp dir]")
     ap.add_argument("--out", type=Path, help="JSON report [benchmarks/reports/bench-<corpus>.json]")
     ap.add_argument("--naive-build", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -388,8 +444,15 @@ def main(argv: list[str] | None = None) -> None:
         text = json.dumps(report, ensure_ascii=False, indent=1, default=str)
         out.write_text(text, encoding="utf-8")
 
-    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
-        run(args, Path(tmp), report, save)
+    if args.work:
+        work = CWD / args.work
+        if work.exists() and any(work.iterdir()):
+            raise SystemExit(f"--work {work} must be a new or empty folder")
+        work.mkdir(parents=True, exist_ok=True)
+        run(args, work, report, save)
+    else:
+        with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
+            run(args, Path(tmp), report, save)
     save()
     print_report(report)
     print(f"\nReport: {out}")
