@@ -1,6 +1,6 @@
-"""The query language of the search box, parsed into Whoosh queries.
+"""The query language of the search box, parsed into a match tree (matching.py runs it).
 
-    words            all must match (Chinese is segmented: 美联储降息 = 美联储 AND 降息)
+    words            all must match (a Chinese run as written, or its jieba words apart)
     a OR b           either (OR binds tighter than the implicit AND)
     -word, NOT word  must not match
     "exact phrase"   words next to each other
