@@ -1,4 +1,10 @@
-"""The `indexer` command: rebuild, update and status of the search index."""
+"""The `indexer` command: rebuild, update, watch and status of the search index.
+
+Exit codes, the same for every command: 0 done; 1 with ``--strict`` when a file was
+skipped; 2 when the work cannot be done (a missing or empty corpus, no index yet, an
+unusable index folder, a bad option); 128 + the signal number when a stop signal
+interrupted it (``watch`` stops cleanly with 0 on the first).
+"""
 
 from __future__ import annotations
 
@@ -12,29 +18,25 @@ from pathlib import Path
 
 import click
 
+from indexer.corpus import SAMPLE_CORPUS
+from indexer.report import Report
+from searchengine.cli import index_option
 from searchengine.config import (
     ENV_CORPUS,
-    ENV_INDEX,
     ENV_MAX_FILE_SIZE,
     ENV_USER_DICT,
     Settings,
     parse_size,
 )
-from searchengine.errors import SearchEngineError
-from searchengine.store import IndexMeta, IndexStore
+
+EXIT_SKIPPED = 1  # --strict was given and a file was skipped
+EXIT_FAILED = 2  # the work cannot be done: no corpus, no index, a bad option (as click's)
 
 corpus_option = click.option(
     "--corpus",
     type=click.Path(path_type=Path),
     envvar=ENV_CORPUS,
     help=f"Folder of Markdown digests [env {ENV_CORPUS}; default: the bundled sample corpus].",
-)
-index_option = click.option(
-    "--index",
-    "index",
-    type=click.Path(path_type=Path),
-    envvar=ENV_INDEX,
-    help=f"Index folder [env {ENV_INDEX}; default: ./index_data].",
 )
 dict_option = click.option(
     "--user-dict",
@@ -128,11 +130,17 @@ def _waiting() -> None:
     click.echo("Another indexer is writing to this index; waiting for it to finish…", err=True)
 
 
-def _run(job):
-    """Run an indexing job; a known failure becomes one line on stderr and exit code 2."""
+@contextlib.contextmanager
+def _exit_on_failure() -> Iterator[None]:
+    """Exit with one line on stderr when a stop signal or a known failure ends the job.
+
+    A stop signal exits with 128 + its number, a known failure with EXIT_FAILED.
+    """
+    from searchengine.errors import SearchEngineError
+
     try:
         with _stop_signals_unwind():
-            return job()
+            yield
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         name = signal.Signals(signum).name
@@ -140,13 +148,15 @@ def _run(job):
         sys.exit(128 + signum)
     except SearchEngineError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         click.echo(f"error: cannot use the index folder{where}: {exc.strerror or exc}", err=True)
-    sys.exit(2)
+        sys.exit(EXIT_FAILED)
 
 
-def _finish(report, strict: bool, as_json: bool) -> None:
+def _print_report(report: Report, as_json: bool) -> None:
+    """List skipped files and fallbacks on stderr, then the summary line or the JSON."""
     for path, reason in report.skipped:
         click.echo(f"skipped: {path}: {reason}", err=True)
     for path, note in report.notes:
@@ -155,9 +165,12 @@ def _finish(report, strict: bool, as_json: bool) -> None:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
         click.echo(report.summary())
+
+
+def _exit_if_strict_and_skipped(report: Report, strict: bool) -> None:
     if strict and report.skipped:
         click.echo(f"error: {len(report.skipped)} file(s) skipped and --strict was given", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_SKIPPED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,15 +204,12 @@ def rebuild(corpus, index, user_dict, jobs, max_file_size, strict, as_json) -> N
     """
     from indexer.rebuild import rebuild as run
 
-    settings = Settings.resolve(corpus, index, user_dict)
+    settings = Settings.resolve(corpus or SAMPLE_CORPUS, index, user_dict)
     _use_max_file_size(max_file_size)
-    _finish(
-        _run(
-            lambda: run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
-        ),
-        strict,
-        as_json,
-    )
+    with _exit_on_failure():
+        report = run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
+    _print_report(report, as_json)
+    _exit_if_strict_and_skipped(report, strict)
 
 
 @main.command()
@@ -219,7 +229,10 @@ def update(corpus, index, max_file_size, strict, as_json) -> None:
 
     settings = Settings.resolve(None, index)
     _use_max_file_size(max_file_size)
-    _finish(_run(lambda: run(settings, corpus=corpus, on_wait=_waiting)), strict, as_json)
+    with _exit_on_failure():
+        report = run(settings, corpus=corpus, on_wait=_waiting)
+    _print_report(report, as_json)
+    _exit_if_strict_and_skipped(report, strict)
 
 
 @main.command()
@@ -239,7 +252,8 @@ def watch(corpus, index, max_file_size) -> None:
 
     settings = Settings.resolve(None, index)
     _use_max_file_size(max_file_size)
-    _run(lambda: run(settings, corpus=corpus, say=lambda line: click.echo(line, err=True)))
+    with _exit_on_failure():
+        run(settings, corpus=corpus, say=lambda line: click.echo(line, err=True))
 
 
 @main.command()
@@ -250,7 +264,7 @@ def status(index, as_json) -> None:
 
     Example: indexer status --json
     """
-    from searchengine.dictionary import dictionary_change
+    from searchengine.store import IndexMeta, IndexStore
 
     store = IndexStore(Settings.resolve(None, index).index)
     gen = store.current()
@@ -260,10 +274,20 @@ def status(index, as_json) -> None:
             click.echo(json.dumps({"status": "missing", "index": str(store.root), "message": msg}))
         else:
             click.echo(f"error: {msg}", err=True)
-        sys.exit(1)
-    meta = IndexMeta.load(gen)
+        sys.exit(EXIT_FAILED)
+    info = _status_info(store, gen, IndexMeta.load(gen))
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+    else:
+        _print_status(info)
+
+
+def _status_info(store, gen: Path, meta) -> dict:
+    """Describe the live generation, and say whether its user dictionary is current."""
+    from searchengine.dictionary import dictionary_change
+
     change = dictionary_change(meta)
-    info = {
+    return {
         "status": "ok",
         "documents": meta.documents,
         "skipped": meta.skipped,
@@ -280,9 +304,10 @@ def status(index, as_json) -> None:
         "synonyms": {"hash": meta.synonyms_hash, "groups": meta.synonyms_groups},
         "rebuild_due": change,
     }
-    if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
-        return
+
+
+def _print_status(info: dict) -> None:
+    """One aligned line per field, then a sentence when a rebuild is due."""
     width = max(len(k) for k in info)
     for key, value in info.items():
         if key == "rebuild_due":
@@ -292,8 +317,8 @@ def status(index, as_json) -> None:
         if key == "synonyms":
             value = f"{value['groups']} groups (hash {value['hash']})" if value["hash"] else "none"
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
-    if change:
-        click.echo(f"Rebuild due: {change}. Run: indexer rebuild")
+    if info["rebuild_due"]:
+        click.echo(f"Rebuild due: {info['rebuild_due']}. Run: indexer rebuild")
 
 
 if __name__ == "__main__":  # pragma: no cover

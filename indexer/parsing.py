@@ -20,6 +20,7 @@ from indexer.corpus import doc_id, inside
 from searchengine.analysis import facet_key
 from searchengine.config import max_file_size
 from searchengine.document import BODY_CAPPED_NOTE, Document
+from searchengine.text import SOURCE_LABELS
 
 KNOWN = {"title", "date", "description", "tags", "author", "category", "url", "original_url"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
@@ -28,7 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(\S.*)$", re.M)
 # Possessive and bounded, so that 100,000 unclosed "[原文链接](" cannot backtrack for minutes.
 _SOURCE = re.compile(
-    r"\[(?:原文链接|原文鏈接|Source Link)\]\(\s*+<?([^)\s>\[]{1,2048}+)>?"
+    rf"\[(?:{SOURCE_LABELS})\]\(\s*+<?([^)\s>\[]{{1,2048}}+)>?"
     r"(?:\s++\"[^\"]*\")?\s*+\)",
     re.I,
 )
@@ -398,31 +399,8 @@ def parse_text(text: str, path: Path, root: Path, mtime: float = 0.0, size: int 
     body, capped = _cap(body)
     if capped:
         notes.append(capped)
-    title = _clip(_text(meta.get("title")), MAX_TITLE_CHARS)
-    if not title:
-        title = _clip(_first_heading(body), MAX_TITLE_CHARS)
-        if title:
-            notes.append("no title: used the first heading")
-        else:
-            title = path.stem
-            notes.append("no title: used the file name")
-    raw = meta.get("date")
-    read = _read_date(raw)
-    date = read if read is not None and plausible(read) else None
-    if read is not None and date is None:
-        notes.append(
-            f"implausible date {str(raw)[:40]!r} (outside {MIN_YEAR}–{max_year()}): "
-            "indexed without a date"
-        )
-    elif date is None:
-        notes.append(
-            f"unreadable date {str(raw)[:40]!r}: indexed without a date"
-            if raw not in (None, "")
-            else "no date"
-        )
-    source = _SOURCE.search(body)
-    url = _safe_url(source.group(1)) if source else ""
-    url = url or _safe_url(_text(meta.get("url"))) or _safe_url(_text(meta.get("original_url")))
+    title = _title(meta, body, path, notes)
+    date = _date(meta.get("date"), notes)
     extra = {str(k): _json_safe(v) for k, v in meta.items() if k not in KNOWN}
     if meta.get("url") and meta.get("original_url"):
         extra.setdefault("original_url", _text(meta.get("original_url")))
@@ -436,9 +414,47 @@ def parse_text(text: str, path: Path, root: Path, mtime: float = 0.0, size: int 
         tags=normalize_tags(meta.get("tags")),
         author=_clip(_text(meta.get("author")), MAX_TITLE_CHARS),
         category=_clip(_text(meta.get("category")), MAX_TITLE_CHARS),
-        url=url,
+        url=_source_url(body, meta),
         extra=extra,
         mtime=mtime,
         size=size,
         notes=notes,
     )
+
+
+def _title(meta: dict, body: str, path: Path, notes: list[str]) -> str:
+    """The front matter's title, else the first heading, else the file name (noted)."""
+    title = _clip(_text(meta.get("title")), MAX_TITLE_CHARS)
+    if title:
+        return title
+    title = _clip(_first_heading(body), MAX_TITLE_CHARS)
+    if title:
+        notes.append("no title: used the first heading")
+        return title
+    notes.append("no title: used the file name")
+    return path.stem
+
+
+def _date(raw: object, notes: list[str]) -> dt.datetime | None:
+    """The front matter's date in UTC, or None with a note saying why."""
+    read = _read_date(raw)
+    date = read if read is not None and plausible(read) else None
+    if read is not None and date is None:
+        notes.append(
+            f"implausible date {str(raw)[:40]!r} (outside {MIN_YEAR}–{max_year()}): "
+            "indexed without a date"
+        )
+    elif date is None:
+        notes.append(
+            f"unreadable date {str(raw)[:40]!r}: indexed without a date"
+            if raw not in (None, "")
+            else "no date"
+        )
+    return date
+
+
+def _source_url(body: str, meta: dict) -> str:
+    """The first source link of the body, else the front matter's url or original_url."""
+    source = _SOURCE.search(body)
+    url = _safe_url(source.group(1)) if source else ""
+    return url or _safe_url(_text(meta.get("url"))) or _safe_url(_text(meta.get("original_url")))

@@ -10,22 +10,16 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer.corpus import SUFFIXES, doc_id, iter_files, relative
-from indexer.rebuild import (
-    Batch,
-    CorpusError,
-    apply_synonyms,
-    load_manifest,
-    save_manifest,
-    unique_ids,
-    write_documents,
-)
+from indexer.batch import Batch, write_documents
+from indexer.corpus import doc_id, file_paths, files_by_id, is_markdown, relative
+from indexer.errors import CorpusError
+from indexer.generation import apply_synonyms, load_manifest, save_manifest, unchanged
 from indexer.report import Report
 from searchengine import chars, synonyms
-from searchengine.analysis import use_user_dict
 from searchengine.config import Settings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.schema import codec as schema_codec
+from searchengine.segmenter import use_user_dict
 from searchengine.store import IndexMeta, IndexStore, check_schema, now_iso
 
 
@@ -59,78 +53,91 @@ def update(
     report = Report("update", index=str(store.root))
     with store.writer_lock(wait=wait, on_wait=on_wait):
         gen, corpus, meta = live_index(store, corpus)
-        user_dict = meta.user_dict
-        use_user_dict(user_dict)
+        use_user_dict(meta.user_dict)
         manifest = load_manifest(gen)
-        targets = None if paths is None else targeted(paths, corpus, manifest)
-        files = list(iter_files(corpus)) if targets is None else targets[0]
-        present: dict[str, Path] = {}
-        changed: list[Path] = []
-        for path in unique_ids(files, corpus, report):
-            did = doc_id(path, corpus)
-            present[did] = path
-            try:
-                st = path.stat()
-            except OSError:
-                changed.append(path)
-                continue
-            old = manifest.get(did)
-            if (
-                old
-                and old[0] == path.relative_to(corpus).as_posix()
-                and old[1] == st.st_mtime
-                and old[2] == st.st_size
-            ):
-                report.unchanged += 1
-            else:
-                changed.append(path)
-        deleted = [did for did in manifest if did not in present] if targets is None else targets[1]
-        if synonyms.read_file(corpus).digest != meta.synonyms_hash:
-            table = apply_synonyms(corpus, gen, report)  # takes effect at once: no rebuild
-            meta.synonyms_hash, meta.synonyms_groups = table.digest, len(table.groups)
+        changed, deleted = _find_changes(corpus, manifest, paths, report)
+        _refresh_synonyms(corpus, gen, meta, report)
+        if changed or deleted:
+            _write_changes(gen, corpus, manifest, changed, deleted, report)
+            meta.documents = len(manifest)
             meta.updated_at = now_iso()
             meta.save(gen)
-        if not changed and not deleted:
-            report.seconds = time.perf_counter() - started
-            report.generation = gen.name
-            return report
-        ix = whoosh_index.open_dir(str(gen))
-        writer = ix.writer(compound=False, codec=schema_codec())
-        try:
-            for did in deleted:
-                writer.delete_by_term("id", did)
-                manifest.pop(did, None)
-                report.removed += 1
-            for path in changed:
-                writer.delete_by_term("id", doc_id(path, corpus))
-            batch = Batch()
-            write_documents(writer, changed, corpus, batch)
-            for rel, reason in batch.skipped:
-                report.skipped.append((rel, reason))
-                did = doc_id(corpus / rel, corpus)
-                if manifest.pop(did, None) is not None:
-                    report.removed += 1
-                    report.notes.append((rel, "its previous version was removed from the index"))
-            manifest.update(batch.manifest)
-            report.indexed = len(batch.manifest)
-            report.notes.extend(batch.notes)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        chars.missing_segments(gen, ix)
-        ix.close()
-        save_manifest(gen, manifest)
-        meta.documents = len(manifest)
-        meta.updated_at = now_iso()
-        meta.save(gen)
         report.generation = gen.name
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _document_name(name: str) -> bool:
-    return not name.startswith(".") and name.lower().endswith(SUFFIXES)
+def _find_changes(
+    corpus: Path, manifest: dict, paths: Iterable[str | os.PathLike] | None, report: Report
+) -> tuple[list[Path], list[str]]:
+    """Sort the corpus into files to (re)index and ids to drop; count the unchanged files.
+
+    Only ``paths`` are looked at when ``targeted`` can tell their fate; else the corpus
+    is walked and each file's time and size compared with the manifest.
+    """
+    targets = None if paths is None else targeted(paths, corpus, manifest)
+    files = file_paths(corpus) if targets is None else targets[0]
+    present = files_by_id(files, corpus, report)
+    changed: list[Path] = []
+    for document_id, path in present.items():
+        if unchanged(manifest.get(document_id), path, relative(path, corpus)):
+            report.unchanged += 1
+        else:
+            changed.append(Path(path))
+    if targets is not None:
+        return changed, targets[1]
+    return changed, [document_id for document_id in manifest if document_id not in present]
+
+
+def _refresh_synonyms(corpus: Path, gen: Path, meta: IndexMeta, report: Report) -> None:
+    """Store an edited synonyms.txt in the live generation: it takes effect at once."""
+    if synonyms.read_file(corpus).digest != meta.synonyms_hash:
+        table = apply_synonyms(corpus, gen, report)
+        meta.synonyms_hash, meta.synonyms_groups = table.digest, len(table.groups)
+        meta.updated_at = now_iso()
+        meta.save(gen)
+
+
+def _write_changes(
+    gen: Path,
+    corpus: Path,
+    manifest: dict,
+    changed: list[Path],
+    deleted: list[str],
+    report: Report,
+) -> None:
+    """Drop the deleted and changed documents, add the changed files again, commit."""
+    ix = whoosh_index.open_dir(str(gen))
+    writer = ix.writer(compound=False, codec=schema_codec())
+    try:
+        for document_id in deleted:
+            writer.delete_by_term("id", document_id)
+            manifest.pop(document_id, None)
+            report.removed += 1
+        for path in changed:
+            writer.delete_by_term("id", doc_id(path, corpus))
+        batch = Batch()
+        write_documents(writer, changed, corpus, batch)
+        _account(batch, corpus, manifest, report)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    chars.missing_segments(gen, ix)
+    ix.close()
+    save_manifest(gen, manifest)
+
+
+def _account(batch: Batch, corpus: Path, manifest: dict, report: Report) -> None:
+    """Bring the manifest and report up to date; a skipped file loses its old version."""
+    for rel, reason in batch.skipped:
+        report.skipped.append((rel, reason))
+        if manifest.pop(doc_id(corpus / rel, corpus), None) is not None:
+            report.removed += 1
+            report.notes.append((rel, "its previous version was removed from the index"))
+    manifest.update(batch.manifest)
+    report.indexed = len(batch.manifest)
+    report.notes.extend(batch.notes)
 
 
 def targeted(
@@ -156,37 +163,47 @@ def targeted(
         parts = raw[len(base) :].split(os.sep)
         if any(part.startswith(".") for part in parts):
             continue
-        if any(os.path.islink(base + os.sep.join(parts[:i])) for i in range(1, len(parts))):
-            return None
-        if os.path.isdir(path):
+        if _through_a_symlink(base, parts) or os.path.isdir(path):
             return None
         rel = relative(path, corpus)
-        if not _document_name(parts[-1]):
-            if folders is None:  # every folder that holds a document, to notice one removed
-                folders = {
-                    r.rsplit("/", n)[0]
-                    for r, *_ in manifest.values()
-                    for n in range(1, r.count("/") + 1)
-                }
+        if not is_markdown(parts[-1]):
+            if folders is None:
+                folders = _document_folders(manifest)
             if rel in folders:
-                return None
+                return None  # a folder of documents was removed
             continue
-        did = doc_id(path, corpus)
-        parent = str(path.parent)
-        if parent not in listings:
-            try:
-                names = [n for n in os.listdir(parent) if _document_name(n)]
-            except OSError:
-                names = []
-            listings[parent] = Counter(doc_id(path.parent / n, corpus) for n in names)
-        old = manifest.get(did)
-        if did in ids or listings[parent][did] > 1 or (old and old[0] != rel):
+        document_id = doc_id(path, corpus)
+        old = manifest.get(document_id)
+        in_folder = _ids_in_folder(path.parent, corpus, listings)
+        if document_id in ids or in_folder[document_id] > 1 or (old and old[0] != rel):
             return None  # two files with one id: the walk decides which one counts
-        ids.add(did)
+        ids.add(document_id)
         if os.path.islink(path):
             return None
         if os.path.lexists(path):
             files.append(path)
         elif old:
-            deleted.append(did)
+            deleted.append(document_id)
     return files, deleted
+
+
+def _through_a_symlink(base: str, parts: list[str]) -> bool:
+    """Tell whether a path below the corpus passes through a symlinked folder."""
+    return any(os.path.islink(base + os.sep.join(parts[:i])) for i in range(1, len(parts)))
+
+
+def _document_folders(manifest: dict) -> set[str]:
+    """Every folder that holds a document, to notice one removed whole."""
+    return {r.rsplit("/", n)[0] for r, *_ in manifest.values() for n in range(1, r.count("/") + 1)}
+
+
+def _ids_in_folder(folder: Path, corpus: Path, listings: dict[str, Counter[str]]) -> Counter:
+    """Count the ids of a folder's Markdown files, listing each folder once."""
+    key = str(folder)
+    if key not in listings:
+        try:
+            names = [n for n in os.listdir(folder) if is_markdown(n)]
+        except OSError:
+            names = []
+        listings[key] = Counter(doc_id(folder / n, corpus) for n in names)
+    return listings[key]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import watchfiles
 
-from indexer.rebuild import CorpusError
+from indexer.errors import CorpusError
 from indexer.report import Report
 from indexer.update import live_index, update
 from searchengine.analysis import analyze

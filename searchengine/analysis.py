@@ -29,7 +29,7 @@ from whoosh.analysis import STOP_WORDS, Composable, Token, Tokenizer
 from whoosh.lang.porter2 import stem
 
 from searchengine.folding import CJK, HAN_RE, fold, fold_with_map, source_end
-from searchengine.segmenter import SEGMENTER, use_user_dict, user_dict_hash  # noqa: F401  (TEMP re-export)
+from searchengine.segmenter import SEGMENTER
 
 _TOKEN_RE = re.compile(
     rf"(?P<cjk>[{CJK}]+)"

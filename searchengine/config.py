@@ -18,18 +18,18 @@ DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", re.I)
 
-# The sample corpus ships inside the indexer package; found by path so that the
-# library does not import the indexer.
-SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "indexer" / "sample_corpus"
 DEFAULT_INDEX = Path("index_data")
 USER_DICT_NAME = "userdict.txt"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the corpus, the index and the user dictionary live."""
+    """Where the corpus, the index and the user dictionary live.
 
-    corpus: Path = SAMPLE_CORPUS
+    The corpus has no default here: the indexer, which ships a sample corpus, supplies it.
+    """
+
+    corpus: Path | None = None
     index: Path = DEFAULT_INDEX
     user_dict: Path | None = None
 
@@ -41,12 +41,13 @@ class Settings:
         user_dict: str | os.PathLike | None = None,
     ) -> Settings:
         """Apply flag > environment > default for each setting."""
-        corpus_path = Path(corpus or os.environ.get(ENV_CORPUS) or SAMPLE_CORPUS)
+        corpus_dir = corpus or os.environ.get(ENV_CORPUS)
+        corpus_path = Path(corpus_dir) if corpus_dir else None
         index_path = Path(index or os.environ.get(ENV_INDEX) or DEFAULT_INDEX)
-        ud = user_dict or os.environ.get(ENV_USER_DICT)
-        if not ud and (corpus_path / USER_DICT_NAME).is_file():
-            ud = corpus_path / USER_DICT_NAME
-        return cls(corpus_path, index_path, Path(ud) if ud else None)
+        dict_path = user_dict or os.environ.get(ENV_USER_DICT)
+        if not dict_path and corpus_path and (corpus_path / USER_DICT_NAME).is_file():
+            dict_path = corpus_path / USER_DICT_NAME
+        return cls(corpus_path, index_path, Path(dict_path) if dict_path else None)
 
 
 def parse_size(text: str | int) -> int:

@@ -9,8 +9,8 @@ import pytest
 from person import settled, shot, total, wait_for_params
 from playwright.sync_api import expect
 
+from indexer.corpus import SAMPLE_CORPUS
 from indexer.parsing import Skipped, parse_file
-from searchengine.config import SAMPLE_CORPUS
 from searchengine.folding import fold
 from searchengine.text import split_parts
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from searchengine.config import SAMPLE_CORPUS
+from indexer.corpus import SAMPLE_CORPUS
 from searchengine.params import parse_request
 
 TOP_KEYS = [

@@ -273,8 +273,9 @@ def test_the_etag_follows_the_search_not_how_it_was_written(live_server):
 
 
 def test_the_feed_etag_changes_when_the_index_does(tmp_path):
+    from indexer.corpus import SAMPLE_CORPUS
     from indexer.rebuild import rebuild
-    from searchengine.config import SAMPLE_CORPUS, Settings
+    from searchengine.config import Settings
     from web import create_app
 
     settings = Settings.resolve(SAMPLE_CORPUS, tmp_path / "index")
