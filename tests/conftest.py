@@ -1,11 +1,23 @@
-"""Shared fixtures: a small hand-written bilingual corpus, indexed once per session."""
+"""Shared fixtures: a small hand-written bilingual corpus and the sample corpus, each
+indexed once per session, and the one way tests run `searchengine serve`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -289,3 +301,250 @@ def small_index(small_corpus, tmp_path_factory):
     ix = open_index(index_dir)
     yield SmallIndex(small_corpus, index_dir, ix, SMALL_DOCS, report)
     ix.close()
+
+
+# --- The sample corpus ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory) -> Path:
+    """Index the bundled sample corpus once per session (web and browser tests share it)."""
+    from indexer.corpus import SAMPLE_CORPUS
+    from indexer.rebuild import rebuild
+    from searchengine.config import Settings
+
+    index_dir = tmp_path_factory.mktemp("sample_index")
+    rebuild(Settings.resolve(SAMPLE_CORPUS, index_dir), jobs=1)
+    return index_dir
+
+
+# --- Running `searchengine serve` -------------------------------------------------------
+#
+# Every test that needs a real server gets it from `running_server` (through the
+# `sample_server` or `serve` fixtures): one way to find the command, one environment,
+# one log, one bounded wait for /healthz and one way to stop.
+
+SERVER_START_TIMEOUT = 60.0  # seconds from launch to a 200 on /healthz (a busy 2-core machine)
+SERVER_STOP_GRACE = 20.0  # seconds between SIGTERM and SIGKILL (gunicorn's graceful stop is 10)
+SERVER_POLL = 0.2  # seconds between two looks at a starting server
+SERVER_WORKERS = 2  # worker processes of the session's sample server
+LOG_HEAD, LOG_TAIL = 3000, 6000  # characters of a server's log shown with a failure
+_PORT_ATTEMPTS = 3  # another process may take the free port before the server binds it
+
+
+def searchengine_command() -> list[str]:
+    """The installed `searchengine` console script (what a user runs), beside this Python."""
+    script = Path(sys.executable).with_name("searchengine")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "web"]
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a test server runs in: ours without any DIGEST_* setting, unbuffered."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    env.update(extra or {})
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(eq=False)
+class Server:
+    """A running `searchengine serve`: its URL, port, process and log (stdout and stderr)."""
+
+    url: str
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+    workers: int | None  # as asked with --workers (None: the server's default)
+
+    def log(self, start: int = 0) -> str:
+        """The log so far (from byte ``start``)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(start)
+            return f.read().decode("utf-8", errors="replace")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def excerpt(self, start: int = 0) -> str:
+        """The log from byte ``start``, its middle cut out if long (for failure reports)."""
+        text = self.log(start)
+        if len(text) <= LOG_HEAD + LOG_TAIL:
+            return text
+        cut = len(text) - LOG_HEAD - LOG_TAIL
+        return f"{text[:LOG_HEAD]}\n[... {cut} characters ...]\n{text[-LOG_TAIL:]}"
+
+    def stop(self) -> int:
+        """SIGTERM, wait; SIGKILL (the workers too) after the grace period. The exit code."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(SERVER_STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(psutil.Error):
+                    for child in psutil.Process(self.proc.pid).children(recursive=True):
+                        child.kill()
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class _PortTaken(Exception):
+    pass
+
+
+# The servers running now, whose log a failing test's report shows.
+_RUNNING: list[Server] = []
+_LOG_MARKS = pytest.StashKey[dict]()
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether our server process itself listens on the port (not some other server)."""
+    try:
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            for c in psutil.Process(pid).net_connections(kind="inet")
+        )
+    except psutil.Error:
+        return False
+
+
+def _health(url: str) -> tuple[bool, str]:
+    """Whether /healthz answers 200, and what it answered (for a failure report)."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as resp:
+            return resp.status == 200, f"{resp.status} {resp.read(300)!r}"
+    except urllib.error.HTTPError as err:
+        return False, f"{err.code} {err.read(300)!r}"
+    except (OSError, http.client.HTTPException) as exc:
+        return False, repr(exc)
+
+
+def _wait_until_responds(server: Server, timeout: float) -> None:
+    """Wait for a 200 on /healthz from this server; fail fast, with its log, if it exits."""
+    started = time.monotonic()
+    answer = "nothing yet"
+    while True:
+        code = server.proc.poll()
+        if code is not None:
+            log = server.log()
+            if "Connection in use" in log:
+                raise _PortTaken
+            pytest.fail(
+                f"`searchengine serve` exited with {code} before answering /healthz:\n"
+                f"{server.excerpt()}",
+                pytrace=False,
+            )
+        if _listens(server.proc.pid, server.port):
+            ok, answer = _health(server.url)
+            if ok:
+                return
+        if time.monotonic() - started > timeout:
+            pytest.fail(
+                f"`searchengine serve` did not answer /healthz with 200 within {timeout:.0f} s "
+                f"(last answer: {answer}); its log:\n{server.excerpt()}",
+                pytrace=False,
+            )
+        time.sleep(SERVER_POLL)
+
+
+@contextlib.contextmanager
+def running_server(
+    index_dir: Path,
+    *extra_args: str,
+    log_dir: Path,
+    workers: int | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = SERVER_START_TIMEOUT,
+) -> Iterator[Server]:
+    """Run `searchengine serve --index index_dir` on a free loopback port until the block ends.
+
+    The command is the installed console script; the environment is ours without
+    DIGEST_* settings (plus ``env``); stdout and stderr go to a log in ``log_dir``.
+    Yields once /healthz answers 200 (within ``timeout``); a failing test's report
+    shows the log. The address is left to the server's default (127.0.0.1, as
+    `test_server_binds_loopback_by_default` checks); pass ``"--host", ...`` to change it.
+    """
+    for _ in range(_PORT_ATTEMPTS):
+        port = free_port()
+        log_path = Path(log_dir) / f"serve-{port}.log"
+        cmd = [*searchengine_command(), "serve", "--index", str(index_dir), "--port", str(port)]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
+        cmd += extra_args
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=server_env(env),
+            )
+        server = Server(f"http://127.0.0.1:{port}", port, proc, log_path, workers)
+        try:
+            _wait_until_responds(server, timeout)
+        except _PortTaken:
+            server.stop()
+            continue
+        except BaseException:
+            server.stop()
+            raise
+        break
+    else:
+        pytest.fail(f"no free port for `searchengine serve` in {_PORT_ATTEMPTS} attempts")
+    _RUNNING.append(server)
+    try:
+        yield server
+    finally:
+        _RUNNING.remove(server)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_server(sample_index, tmp_path_factory) -> Iterator[Server]:
+    """`searchengine serve` over the sample index, for the whole session (web and browser)."""
+    log_dir = tmp_path_factory.mktemp("sample_server")
+    with running_server(sample_index, workers=SERVER_WORKERS, log_dir=log_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def serve(tmp_path_factory) -> Iterator[Callable[..., Server]]:
+    """Start servers for one test: ``serve(index, "--threads", "6", workers=3)``.
+
+    Takes ``running_server``'s arguments but ``log_dir``; each server stops when the test ends.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(index_dir: Path, *extra_args: str, **options) -> Server:
+            log_dir = tmp_path_factory.mktemp("serve")
+            return stack.enter_context(
+                running_server(index_dir, *extra_args, log_dir=log_dir, **options)
+            )
+
+        yield start
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Note where each running server's log stands when a test starts."""
+    item.stash[_LOG_MARKS] = {s: s.log_size() for s in _RUNNING}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Show what the running servers logged during a failing test."""
+    report = yield
+    if report.failed:
+        marks = item.stash.get(_LOG_MARKS, {})
+        for server in _RUNNING:
+            text = server.excerpt(marks.get(server, 0))
+            if text.strip():
+                report.sections.append((f"searchengine serve log ({server.url})", text))
+    return report

@@ -1,5 +1,7 @@
 """Browser fixtures: the sample corpus served by `searchengine serve`, driven in Debian's chromium.
 
+The server is the session's one `sample_server` (tests/conftest.py), shared with the web tests.
+
 Every page a test opens is watched: a console error, an uncaught exception or a dialog
 (alert, confirm, prompt) fails the test after its body has run.
 """
@@ -9,11 +11,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,50 +38,10 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
-def server(chromium, tmp_path_factory) -> str:
-    """Index the sample corpus into a tmp dir and serve it on a free port; yield the base URL."""
-    from indexer.rebuild import rebuild
-    from searchengine.config import SAMPLE_CORPUS, Settings
-
-    index_dir = tmp_path_factory.mktemp("browser_index")
-    rebuild(Settings.resolve(SAMPLE_CORPUS, index_dir), jobs=1)
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("browser_server") / "stderr.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    cmd = [sys.executable, "-m", "web", "serve", "--index", str(index_dir)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def server(chromium, sample_server) -> str:
+    """The session's `searchengine serve` over the sample index (tests/conftest.py); its URL."""
+    return sample_server.url
 
 
 @pytest.fixture(scope="session")

@@ -244,7 +244,13 @@ def test_a_burst_of_200_files_is_applied_in_few_batches(watched, write_doc):
     for n in range(200):  # like a `git pull`
         write_doc(corpus, f"burst/{n // 50}/doc-{n:03}.md", title=f"Burst {n}", body="burstunique")
     took = eventually(lambda: total(index, "burstunique") == 200, timeout=10)
-    batches = [line for line in watcher.since(mark) if line.startswith("updated: ")]
+
+    def updated_lines() -> list[str]:
+        return [line for line in watcher.since(mark) if line.startswith("updated: ")]
+
+    # The summary line is printed just after the index switches: wait for it too.
+    eventually(lambda: sum(int(line.split()[1]) for line in updated_lines()) >= 200, timeout=5)
+    batches = updated_lines()
     assert 1 <= len(batches) <= 3, batches
     assert sum(int(line.split()[1]) for line in batches) == 200
     assert took < 6

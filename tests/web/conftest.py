@@ -1,24 +1,22 @@
-"""Web fixtures: the sample corpus and a hostile corpus, indexed once; apps, clients, a server."""
+"""Web fixtures: apps and clients over the sample index and a hostile corpus, and a server.
+
+The sample index and its server come from tests/conftest.py (shared with the browser tests).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import frontmatter
 import pytest
-import requests
 from hostile_corpus import HOSTILE_FILES, ODD_FILES, write_hostile_corpus
 
+from indexer.corpus import SAMPLE_CORPUS
 from indexer.rebuild import rebuild
-from searchengine.config import SAMPLE_CORPUS, Settings
+from searchengine.config import Settings
 from web import create_app
 
 # Files of the sample corpus the indexer must skip (see its ODDITIES.txt).
@@ -102,14 +100,6 @@ def sample_docs() -> dict[str, SampleDoc]:
     return read_corpus(SAMPLE_CORPUS)
 
 
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory) -> Path:
-    """Index the bundled sample corpus once per session."""
-    index_dir = tmp_path_factory.mktemp("web_sample_index")
-    rebuild(Settings.resolve(SAMPLE_CORPUS, index_dir), jobs=1)
-    return index_dir
-
-
 def _make_app(index_dir: Path):
     app = create_app({"INDEX": str(index_dir), "TESTING": True})
     yield app
@@ -155,73 +145,7 @@ def hostile_client(hostile_app):
 # --- A real server ------------------------------------------------------------------
 
 
-SERVER_WORKERS = 2
-
-
-def searchengine_command() -> list[str]:
-    """The installed `searchengine` console script (what a user runs), beside this Python."""
-    script = Path(sys.executable).with_name("searchengine")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "web"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    """A running `searchengine serve`: its URL, process and stderr log."""
-
-    url: str
-    port: int
-    proc: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture(scope="session")
-def live_server(sample_index, tmp_path_factory):
-    """Run `searchengine serve` (gunicorn) on a free port; wait (bounded) for /healthz."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "stderr.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("DIGEST_INDEX", None)
-    cmd = [
-        *searchengine_command(),
-        "serve",
-        "--index",
-        str(sample_index),
-        "--port",
-        str(port),
-        "--workers",
-        str(SERVER_WORKERS),
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    server = LiveServer(url, port, proc, log_path)
-    deadline = time.monotonic() + 20
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{server.log()}")
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready within 20 s:\n{server.log()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def live_server(sample_server):
+    """`searchengine serve` (gunicorn) over the sample index: the session's one server."""
+    return sample_server

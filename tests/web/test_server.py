@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import struct
-import subprocess
 import threading
 import time
 import uuid
@@ -17,12 +15,12 @@ from urllib.parse import quote
 import psutil
 import pytest
 import requests
-from conftest import SERVER_WORKERS, free_port, searchengine_command
 from htmltree import parse
 from test_costly_queries import COSTLY
 
+from indexer.corpus import SAMPLE_CORPUS
 from indexer.rebuild import rebuild
-from searchengine.config import SAMPLE_CORPUS, Settings
+from searchengine.config import Settings
 
 PANDA = "odd/file with spaces 中文名"
 
@@ -316,33 +314,16 @@ def test_healthz_shows_no_file_system_paths(live_server, sample_index):
     assert not re.search(r'"/[^"]*"', text), text
 
 
-def test_serve_runs_the_asked_number_of_worker_processes(sample_index, tmp_path):
-    port = free_port()
-    log_path = tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "DIGEST_INDEX"}
-    cmd = [*searchengine_command(), "serve", "--index", str(sample_index), "--port", str(port)]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*cmd, "--workers", "3"], stderr=log, env=env)
-    try:
-        ready = wait_for(lambda: _healthy(port) or proc.poll() is not None, timeout=20)
-        assert ready and proc.poll() is None, log_path.read_text()
-        workers = wait_for(lambda: len(psutil.Process(proc.pid).children()) == 3, timeout=10)
-        assert workers, psutil.Process(proc.pid).children()
-        assert "Listening at: http://127.0.0.1:" in log_path.read_text()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    assert proc.returncode == 0, log_path.read_text()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-    except requests.ConnectionError:
-        return False
+def test_serve_runs_the_asked_number_of_worker_processes(serve, sample_index):
+    server = serve(sample_index, workers=3)
+    proc = server.proc
+    workers = wait_for(lambda: len(psutil.Process(proc.pid).children()) == 3, timeout=10)
+    assert workers, psutil.Process(proc.pid).children()
+    assert "Listening at: http://127.0.0.1:" in server.log()
+    assert server.stop() == 0, server.log()
 
 
 def test_the_live_server_runs_its_workers(live_server):
     children = psutil.Process(live_server.proc.pid).children()
-    assert len(children) == SERVER_WORKERS
+    assert len(children) == live_server.workers
     assert "gunicorn" in live_server.log() and "waitress" not in live_server.log()
