@@ -13,7 +13,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import click
@@ -167,6 +168,17 @@ def _print_report(report: Report, as_json: bool) -> None:
         click.echo(report.summary())
 
 
+def _run_job(
+    job: Callable[[], Report], max_file_size: int | None, strict: bool, as_json: bool
+) -> None:
+    """Run a rebuild or an update, print its report, and exit as the README says."""
+    _use_max_file_size(max_file_size)
+    with _exit_on_failure():
+        report = job()
+    _print_report(report, as_json)
+    _exit_if_strict_and_skipped(report, strict)
+
+
 def _exit_if_strict_and_skipped(report: Report, strict: bool) -> None:
     if strict and report.skipped:
         click.echo(f"error: {len(report.skipped)} file(s) skipped and --strict was given", err=True)
@@ -205,11 +217,9 @@ def rebuild(corpus, index, user_dict, jobs, max_file_size, strict, as_json) -> N
     from indexer.rebuild import rebuild as run
 
     settings = Settings.resolve(corpus or SAMPLE_CORPUS, index, user_dict)
-    _use_max_file_size(max_file_size)
-    with _exit_on_failure():
-        report = run(settings, jobs=jobs, progress_factory=_progress_factory(), on_wait=_waiting)
-    _print_report(report, as_json)
-    _exit_if_strict_and_skipped(report, strict)
+    progress = _progress_factory()
+    job = partial(run, settings, jobs=jobs, progress_factory=progress, on_wait=_waiting)
+    _run_job(job, max_file_size, strict, as_json)
 
 
 @main.command()
@@ -228,11 +238,8 @@ def update(corpus, index, max_file_size, strict, as_json) -> None:
     from indexer.update import update as run
 
     settings = Settings.resolve(None, index)
-    _use_max_file_size(max_file_size)
-    with _exit_on_failure():
-        report = run(settings, corpus=corpus, on_wait=_waiting)
-    _print_report(report, as_json)
-    _exit_if_strict_and_skipped(report, strict)
+    job = partial(run, settings, corpus=corpus, on_wait=_waiting)
+    _run_job(job, max_file_size, strict, as_json)
 
 
 @main.command()

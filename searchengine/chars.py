@@ -189,6 +189,11 @@ class _Segment:
             size = os.fstat(f.fileno()).st_size
             self.text = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) if size else b""
 
+    def maps(self) -> list[mmap.mmap]:
+        arrays = (self.keys, self.offsets, self.docs, self.toffsets)
+        found = [a._mmap for a in arrays if getattr(a, "_mmap", None) is not None]
+        return found + ([self.text] if isinstance(self.text, mmap.mmap) else [])
+
     def postings(self, key: int) -> np.ndarray:
         i = int(np.searchsorted(self.keys, key))
         if i >= len(self.keys) or self.keys[i] != key:
@@ -211,6 +216,10 @@ class CharIndex:
         self._segments = [_Segment(gen, sid, off) for sid, off in segments]
         self._starts = np.array([s.offset for s in self._segments], np.int64)
         self._cache: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
+
+    def maps(self) -> list[mmap.mmap]:
+        """The memory maps behind this index (see ``mapped.release``)."""
+        return [m for s in self._segments for m in s.maps()]
 
     def key_docs(self, key: int) -> np.ndarray:
         """Global numbers of the documents holding one key, ascending."""

@@ -18,7 +18,7 @@ from searchengine.chars import CharIndex, open_char_index
 from searchengine.dictionary import dictionary_change
 from searchengine.errors import IndexIncompatible
 from searchengine.facets import FacetTable
-from searchengine.mapped import MappedStorage
+from searchengine.mapped import MappedStorage, release
 from searchengine.postings import Postings
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.segmenter import use_user_dict
@@ -29,6 +29,7 @@ from searchengine.synonyms import SynonymTable
 log = logging.getLogger("digest.index")
 
 RECHECK_SECONDS = setting("recheck_seconds")
+RELEASE_SECONDS = setting("release_seconds")
 
 
 @dataclass
@@ -54,6 +55,11 @@ class View:
     lock: threading.RLock = field(default_factory=threading.RLock)
     users: int = 0
     retired: bool = False
+    maps: list = field(default_factory=list)  # the memory maps behind the snapshot
+
+    def release_pages(self) -> None:
+        """Hand the snapshot's mapped pages back to the page cache (see mapped.release)."""
+        release(self.maps + self.chars.maps())
 
     def close(self) -> None:
         """Close the searcher and let the generation go (once no search uses it)."""
@@ -72,6 +78,7 @@ class Index:
         self._lock = threading.RLock()
         self._view: View | None = None
         self._checked = 0.0
+        self._released = time.monotonic()
 
     def _open(self) -> View:
         # Stamp before reading: a switch that lands while this snapshot opens then
@@ -86,7 +93,8 @@ class Index:
                 use_user_dict(meta.user_dict)
         hold = self.store.hold(gen)
         try:
-            ix = MappedStorage(gen).open_index()
+            storage = MappedStorage(gen)
+            ix = storage.open_index()
             searcher = ix.searcher()
         except Exception as exc:
             self.store.release(hold)
@@ -108,6 +116,7 @@ class Index:
                 synonyms=synonyms.load(gen),
                 hold=hold,
                 lock=lock,
+                maps=storage.maps,
             )
         except Exception as exc:
             searcher.close()
@@ -156,6 +165,11 @@ class Index:
                 if view.retired and not view.users:
                     view.close()
                     self.store.try_cleanup()
+                released = time.monotonic() - self._released >= RELEASE_SECONDS
+                if released:
+                    self._released = time.monotonic()
+            if released and not view.retired:
+                view.release_pages()
 
     def reopen_if_stale(self) -> bool:
         """Open the live generation again if it changed; say whether it did.

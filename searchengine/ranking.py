@@ -15,7 +15,7 @@ from searchengine.request import SearchRequest
 from searchengine.settings import setting
 
 RECENCY_WEIGHT = setting("recency_weight")
-CACHE_SIZE = setting("answer_cache")
+CACHE_SIZE = setting("ranking_cache")
 
 Masks = tuple[np.ndarray, np.ndarray, np.ndarray]
 

@@ -17,15 +17,17 @@ from searchengine.highlighting import highlight_title, snippets
 from searchengine.index import Index, View
 from searchengine.matching import Matcher
 from searchengine.query import ParsedQuery, parse_query
-from searchengine.ranking import CACHE_SIZE, Ranking, rank
+from searchengine.ranking import Ranking, rank
 from searchengine.request import MAX_PER_PAGE, SORTS, SearchRequest
 from searchengine.results import DocumentFields, Hit, SearchResponse
 from searchengine.schema import body_parts
+from searchengine.settings import setting
 from searchengine.suggest import suggest
 from searchengine.synonyms import SynonymTable
 
 __all__ = ["MAX_PER_PAGE", "SORTS", "Hit", "SearchRequest", "SearchResponse", "search"]
 
+CACHE_SIZE = setting("answer_cache")
 REVERSED_DATES = "The date range ends before it starts ('from' is after 'to'): nothing matches."
 
 

@@ -48,7 +48,15 @@ SETTINGS: tuple[Setting, ...] = (
     # Cost
     Setting("time_budget", 1.5, "Seconds one search may spend matching before it is refused."),
     Setting("answer_cache", 256, "Answers kept per index snapshot; a new snapshot starts afresh."),
+    Setting(
+        "ranking_cache", 64, "Whole orders kept per snapshot, for paging (about 8 bytes a match)."
+    ),
     Setting("term_cache", 20_000, "Decoded (field, term) postings kept per snapshot."),
+    Setting(
+        "release_seconds",
+        0.5,
+        "How often a server drops mapped index pages: it keeps what recent searches touched.",
+    ),
     Setting("recheck_seconds", 0.25, "How often a server looks for a new index generation."),
     Setting("inline_limit", 8, "Documents up to which a term's postings sit in the term table."),
     Setting("max_spell_letters", 20, "Longest word offered a spelling correction (cost grows)."),
