@@ -299,7 +299,21 @@ def parse_file(path: Path, root: Path, max_bytes: int | None = None) -> Document
 # --- Front matter ----------------------------------------------------------------------
 
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+def _timestamp_or_text(loader, node):
+    """A YAML timestamp, or its text when it names no real moment (2025-02-30, hour 25):
+    the date is then reported unreadable and the document kept, as a quoted one is."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when installed
+    """The safe loader, with impossible timestamps read as text."""
+
+
+_FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_FAST_LOADER = _FastLoader
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -312,11 +326,12 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 ALIASES_REFUSED = "YAML front matter uses aliases (*name), which are refused"
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 def _load_yaml(fm: str):
     """Load YAML with libyaml's speed, refusing aliases (checked on its event stream)."""
-    if _FAST_LOADER is yaml.SafeLoader:
+    if not hasattr(yaml, "CSafeLoader"):
         return yaml.load(fm, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
     if "*" in fm and any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(fm, _FAST_LOADER)):
         raise BrokenFile(ALIASES_REFUSED)

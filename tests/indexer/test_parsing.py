@@ -115,6 +115,16 @@ def test_unreadable_date_keeps_the_document_and_says_so(read):
     assert any("unreadable date" in n and "sometime soon" in n for n in doc.notes)
 
 
+@pytest.mark.parametrize(
+    "value", ["2025-02-30", "2025-13-01", "2025-01-01T25:00:00Z", "0000-01-01", "2025-02-30 10:00"]
+)
+def test_an_impossible_unquoted_date_keeps_the_document_and_says_so(read, value):
+    doc = read(raw=f"---\ntitle: T\ndate: {value}\nseen: {value}\n---\nbody\n")
+    assert isinstance(doc, Document), doc
+    assert doc.date is None
+    assert any("unreadable date" in n for n in doc.notes), doc.notes
+
+
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "'0001-01-01'", "1899-06-30"])
 def test_placeholder_dates_keep_the_document_without_a_date(read, value):
     doc = read(raw=f"---\ntitle: T\ndate: {value}\n---\nbody\n")
