@@ -35,7 +35,7 @@ def match_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
         return []
     folded, by_char, offsets = _fold(text)  # once, for both searches
     spans = _cjk_spans(text, folded, by_char, offsets, terms) if terms.cjk else []
-    if terms.words or terms.prefixes:
+    if terms.words or terms.prefixes or terms.phrases:
         spans += _word_spans(text, folded, offsets, terms)
     spans.sort()
     merged: list[list[int]] = []
@@ -73,6 +73,7 @@ def _word_spans(
     most its last two letters.
     """
     found = []
+    seen: list[tuple[tuple[str, str], int, int]] = []  # analyzed words in order, for phrases
     for start, end in _candidate_words(folded, _word_starts(terms)):
         a, b = offsets[start], source_end(offsets, end - 1, len(text))
         tokens = _WORDS(
@@ -80,10 +81,30 @@ def _word_spans(
         )
         for t in tokens:
             forms = (t.text, t.original)
+            seen.append((forms, t.startchar, t.endchar))
             if any(f in terms.words for f in forms) or any(
                 f.startswith(p) for f in forms for p in terms.prefixes
             ):
                 found.append((t.startchar, t.endchar))
+    if terms.phrases:
+        found += _phrase_spans(text, seen, terms.phrases)
+    return found
+
+
+def _phrase_spans(
+    text: str, seen: list[tuple[tuple[str, str], int, int]], phrases: set[tuple[str, ...]]
+) -> list[tuple[int, int]]:
+    """Spans where a phrase's words stand side by side, nothing but spaces or marks between."""
+    found = []
+    for i in range(len(seen)):
+        for phrase in phrases:
+            run = seen[i : i + len(phrase)]
+            if len(run) == len(phrase) and all(
+                word in forms for word, (forms, _, _) in zip(phrase, run, strict=True)
+            ):
+                gaps = (text[run[k][2] : run[k + 1][1]] for k in range(len(run) - 1))
+                if not any(_WORD_CHAR.search(gap) for gap in gaps):
+                    found.append((run[0][1], run[-1][2]))
     return found
 
 
@@ -94,7 +115,8 @@ def _starts_pattern(forms: frozenset[str]) -> re.Pattern:
 
 
 def _word_starts(terms: HighlightTerms) -> re.Pattern:
-    return _starts_pattern(frozenset(terms.words) | frozenset(terms.prefixes))
+    phrase_words = {w for phrase in terms.phrases for w in phrase}
+    return _starts_pattern(frozenset(terms.words) | frozenset(terms.prefixes) | phrase_words)
 
 
 _WORD_CHAR = re.compile(r"[^\W_]|['’&](?=[^\W_])")
@@ -192,17 +214,19 @@ def snippet(text: str, terms: HighlightTerms, size: int = SNIPPET_CHARS) -> tupl
 
 
 def snippets(zh: str, en: str, terms: HighlightTerms, prefer_zh: bool) -> tuple[str, str, str]:
-    """Pick the language whose part matches best; return it, its snippet and the other's.
+    """Pick the part to show; return its language, its snippet and the other part's.
 
-    A Chinese query prefers the Chinese part while it has a match; otherwise the part
-    with more matches wins, and a part with no text gives way to the other.
+    The part in the query's language wins while it has a match (a synonym may match the
+    other part more often); else the part with a match; else the query's, if it has text.
     """
-    zh_html, zh_n = snippet(zh, terms) if zh else ("", 0)
-    en_html, en_n = snippet(en, terms) if en else ("", 0)
-    if zh_n and (prefer_zh or zh_n > en_n) or not en_html or (prefer_zh and not en_n):
-        lang, main, other = "zh", zh_html, en_html
+    html = {
+        "zh": snippet(zh, terms) if zh else ("", 0),
+        "en": snippet(en, terms) if en else ("", 0),
+    }
+    first, second = ("zh", "en") if prefer_zh else ("en", "zh")
+    if html[first][1] or not html[second][1]:
+        lang = first if html[first][0] else second
     else:
-        lang, main, other = "en", en_html, zh_html
-    if not main:
-        lang, main, other = ("en" if lang == "zh" else "zh"), other, ""
-    return lang, main, other
+        lang = second
+    other = "en" if lang == "zh" else "zh"
+    return lang, html[lang][0], html[other][0]

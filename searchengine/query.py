@@ -66,9 +66,10 @@ class HighlightTerms:
     words: set[str] = field(default_factory=set)
     cjk: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
+    phrases: set[tuple[str, ...]] = field(default_factory=set)  # marked only side by side
 
     def __bool__(self) -> bool:
-        return bool(self.words or self.cjk or self.prefixes)
+        return bool(self.words or self.cjk or self.prefixes or self.phrases)
 
 
 # --- Match tree: what the compiler produces and searching evaluates -------------------
@@ -309,8 +310,12 @@ class _Compiler:
                 alt = Term(fields, m.key[0])
             else:
                 alt = Phrase(fields, m.key)
-            for word in m.key:
-                self.mark(word, negated)
+            if len(m.key) > 1 and not m.cjk:
+                if not negated:  # a synonym phrase is marked where it stands whole
+                    self.highlight.phrases.add(m.key)
+            else:
+                for word in m.key:
+                    self.mark(word, negated)
             alts.append(alt)
         return Any(tuple(alts))
 

@@ -129,3 +129,28 @@ def test_editing_the_file_takes_effect_after_an_update_without_a_rebuild(index, 
         generation
         == json.loads(cli("status", "--index", str(index_dir), "--json").stdout)["generation"]
     )
+
+
+def test_a_multi_word_member_is_marked_only_where_it_stands_whole():
+    from searchengine.highlighting import highlight_title
+    from searchengine.query import parse_query
+
+    terms = parse_query("Fed", parse(GROUPS)).highlight
+    assert (
+        highlight_title("The Federal Reserve met", terms) == "The <mark>Federal Reserve</mark> met"
+    )
+    assert highlight_title("A reserve fund, a federal court", terms) == (
+        "A reserve fund, a federal court"
+    )
+
+
+def test_an_english_query_shows_the_english_part_while_it_matches():
+    from searchengine.highlighting import snippets
+    from searchengine.query import parse_query
+
+    terms = parse_query("Fed", parse(GROUPS)).highlight
+    zh, en = "美联储降息。美联储再降息。美联储表示。", "The Fed cut rates."
+    lang, main, other = snippets(zh, en, terms, prefer_zh=False)
+    assert lang == "en" and "<mark>Fed</mark>" in main and "<mark>美联储</mark>" in other
+    lang, _, _ = snippets(zh, "Rates were cut.", terms, prefer_zh=False)
+    assert lang == "zh"  # the English part has no match: the Chinese one is shown
