@@ -276,7 +276,7 @@ def status(index, as_json) -> None:
     store = IndexStore(Settings.resolve(None, index).index)
     gen = store.current()
     if gen is None:
-        msg = f"No index at {store.root}. Build one with: indexer rebuild"
+        msg = f"No index at {store.root}. Build one with: indexer rebuild --index {store.root}"
         if as_json:
             click.echo(json.dumps({"status": "missing", "index": str(store.root), "message": msg}))
         else:
@@ -323,7 +323,8 @@ def _print_status(info: dict) -> None:
             key, value = "size", f"{value / 1e6:.1f} MB"
         if key == "synonyms":
             value = f"{value['groups']} groups (hash {value['hash']})" if value["hash"] else "none"
-        click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+        shown = "never" if value is None and key == "updated_at" else value
+        click.echo(f"{key.replace('_', ' '):<{width}}  {'–' if shown is None else shown}")
     if info["rebuild_due"]:
         click.echo(f"Rebuild due: {info['rebuild_due']}. Run: indexer rebuild")
 

@@ -12,6 +12,8 @@ from searchengine.request import SearchRequest
 MAX_PARAM_CHARS = 1000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INT = re.compile(r"^\s*\d{1,9}\s*$")
+_SIGNED_INT = re.compile(r"^\s*[-+]?\d+\s*$")
+MAX_INT = 999_999_999
 
 
 def _one(get: Callable[[str], list[str]], name: str) -> str | None:
@@ -41,6 +43,10 @@ def _int(name: str, value: str | None, default: int) -> int:
     if value is None or value == "":
         return default
     if not _INT.match(value):
+        if _SIGNED_INT.match(value) and "-" in value:
+            raise InvalidParameter(name, f"must be 1 or more, not {value[:40]!r}")
+        if _SIGNED_INT.match(value) and int(value) > MAX_INT:
+            raise InvalidParameter(name, f"must be at most {MAX_INT:,}, not {value[:40]!r}")
         raise InvalidParameter(name, f"must be a whole number, not {value[:40]!r}")
     return int(value)
 

@@ -17,6 +17,8 @@ from searchengine.errors import (
 
 log = logging.getLogger("digest.errors")
 
+# One code per status, whichever layer refuses (gunicorn answers 414 as uri_too_long).
+_CODES = {414: "uri_too_long"}
 STATUS = {DocumentNotFound: 404, IndexMissing: 503, IndexIncompatible: 503, IndexBusy: 503}
 
 
@@ -53,7 +55,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        code = (exc.name or "error").lower().replace(" ", "_")
+        code = _CODES.get(exc.code) or (exc.name or "error").lower().replace(" ", "_")
         resp = make_response(error_response(exc.code or 400, code, exc.description or exc.name))
         # Keep what the exception says about the resource, e.g. Allow on a 405.
         for name, value in exc.get_headers():

@@ -473,3 +473,16 @@ def test_a_document_id_may_hold_any_character(app, client, doc_id):
 def test_a_long_document_is_cut_and_says_so(client, sample_docs):
     doc = get_json(client, "/api/doc/" + quote(PANDA))
     assert doc["truncated"] is False and doc["body_length"] == len(doc["body"])
+
+
+@pytest.mark.parametrize(
+    ("page", "says"),
+    [("-1", "1 or more"), ("1000000000", "at most 999,999,999"), ("two", "whole number")],
+)
+def test_an_out_of_range_page_is_refused_with_the_range(client, page, says):
+    assert_error(client.get(f"/api/search?q=x&page={page}"), 400, says)
+
+
+def test_a_too_long_url_gets_the_same_code_from_the_app_as_from_the_server(client):
+    error = assert_error(client.get("/api/search", query_string={"q": "香" * 1000}), 414)
+    assert error["code"] == "uri_too_long"
