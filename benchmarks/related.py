@@ -46,7 +46,7 @@ def copy_groups(view) -> dict[int, set[int]]:
     """For each document with copies, the numbers of its copies (same title, Jaccard ≥ 0.9)."""
     by_title: dict[str, list[int]] = defaultdict(list)
     with view.lock:
-        for docnum in sorted(view.facets.live):
+        for docnum in np.flatnonzero(view.facets.live_mask).tolist():
             title = view.searcher.stored_fields(docnum).get("title", "")
             if title:
                 by_title[title].append(docnum)
@@ -98,7 +98,7 @@ def main() -> None:
     started = time.perf_counter()
     with ix.view() as view:
         opened_ms = (time.perf_counter() - started) * 1000
-        by_num = {d: view.facets.doc_id[d] for d in view.facets.live}
+        by_num = {d: view.facets.doc_id[d] for d in np.flatnonzero(view.facets.live_mask).tolist()}
         copies = copy_groups(view)
         found = flagged = all_found = all_copies = signed = 0
         misses = []
@@ -118,7 +118,10 @@ def main() -> None:
         same_story = [len([r for r in related_of(view, d)[0] if r.same_story]) for d in copies]
 
         rng = random.Random(0)
-        sample = rng.sample(sorted(view.facets.live), min(args.sample, len(view.facets.live)))
+        sample = rng.sample(
+            np.flatnonzero(view.facets.live_mask).tolist(),
+            min(args.sample, int(view.facets.live_mask.sum())),
+        )
         related_of(view, sample[0])  # the first call pays for lazy imports, as a server's did
         times, cpu_times, lengths = [], [], []
         for docnum in sample:

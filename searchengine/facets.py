@@ -100,7 +100,6 @@ class FacetTable:
         live = sorted(reader.all_doc_ids())
         sources, signatures = self._read(reader, live, size)
         self._orders(live)
-        self.live = frozenset(live)
         self.live_mask = np.zeros(size, bool)
         self.live_mask[live] = True
         self._everything: dict[str, list[FacetValue]] | None = None

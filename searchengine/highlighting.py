@@ -219,14 +219,12 @@ def snippets(zh: str, en: str, terms: HighlightTerms, prefer_zh: bool) -> tuple[
     The part in the query's language wins while it has a match (a synonym may match the
     other part more often); else the part with a match; else the query's, if it has text.
     """
-    html = {
+    cut = {
         "zh": snippet(zh, terms) if zh else ("", 0),
         "en": snippet(en, terms) if en else ("", 0),
-    }
+    }  # language -> (snippet HTML, matches in it)
     first, second = ("zh", "en") if prefer_zh else ("en", "zh")
-    if html[first][1] or not html[second][1]:
-        lang = first if html[first][0] else second
-    else:
-        lang = second
+    shows_first = cut[first][0] and (cut[first][1] or not cut[second][1])
+    lang = first if shows_first else second
     other = "en" if lang == "zh" else "zh"
-    return lang, html[lang][0], html[other][0]
+    return lang, cut[lang][0], cut[other][0]

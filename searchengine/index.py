@@ -165,9 +165,10 @@ class Index:
                 if view.retired and not view.users:
                     view.close()
                     self.store.try_cleanup()
-                released = time.monotonic() - self._released >= RELEASE_SECONDS
+                now = time.monotonic()
+                released = now - self._released >= RELEASE_SECONDS
                 if released:
-                    self._released = time.monotonic()
+                    self._released = now
             if released and not view.retired:
                 view.release_pages()
 
