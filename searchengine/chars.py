@@ -28,19 +28,20 @@ import mmap
 import os
 import secrets
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 
 from searchengine.folding import CJK_RUN_RE, fold, fold_chars
+from searchengine.settings import setting
 
 FOLDER = "chars"
 RUN_SEP = "\x1f"  # between runs: a query run never spans two of them
 TITLE_END = "\x1e"  # the title's runs come first, then every run of the document
 _PAIR_BASE = 0x110000  # keys below it are characters, above it pairs
-_CACHE_SIZE = 4096  # runs whose document sets a reader keeps
+_CACHE_BYTES = setting("run_cache_bytes")
 
 
 def char_text(
@@ -243,7 +244,9 @@ class CharIndex:
         self.lock = lock  # guards the cache; the arrays are read-only
         self._segments = [_Segment(gen, sid, off) for sid, off in segments]
         self._starts = np.array([s.offset for s in self._segments], np.int64)
-        self._cache: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
+        self._cache: LRUCache[tuple[str, bool], np.ndarray] = LRUCache(
+            _CACHE_BYTES, getsizeof=lambda docs: docs.nbytes + 256
+        )
 
     def maps(self) -> list[mmap.mmap]:
         """The memory maps behind this index (see ``mapped.release``)."""
@@ -269,15 +272,12 @@ class CharIndex:
         with self.lock:
             hit = self._cache.get(cache_key)
             if hit is not None:
-                self._cache.move_to_end(cache_key)
                 return hit
         docs = self._candidates(run)
         if len(docs) and (len(run) > 2 or title):
             docs = self._verify(docs, run, title)
-        with self.lock:
+        with self.lock, contextlib.suppress(ValueError):  # larger than the cache: not kept
             self._cache[cache_key] = docs
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
         return docs
 
     def _candidates(self, run: str) -> np.ndarray:

@@ -78,7 +78,7 @@ class Index:
         self._lock = threading.RLock()
         self._view: View | None = None
         self._checked = 0.0
-        self._released = time.monotonic()
+        self._release_timer: threading.Timer | None = None
 
     def _open(self) -> View:
         # Stamp before reading: a switch that lands while this snapshot opens then
@@ -165,12 +165,21 @@ class Index:
                 if view.retired and not view.users:
                     view.close()
                     self.store.try_cleanup()
-                now = time.monotonic()
-                released = now - self._released >= RELEASE_SECONDS
-                if released:
-                    self._released = now
-            if released and not view.retired:
-                view.release_pages()
+                if self._release_timer is None:
+                    self._release_timer = threading.Timer(RELEASE_SECONDS, self._release_pages)
+                    self._release_timer.daemon = True
+                    self._release_timer.start()
+
+    def _release_pages(self) -> None:
+        """Drop the mapped pages that the searches since the last release touched.
+
+        Timed rather than run by a request, so an idle server lets go of them too.
+        """
+        with self._lock:
+            self._release_timer = None
+            view = self._view
+        if view is not None and not view.retired:
+            view.release_pages()
 
     def reopen_if_stale(self) -> bool:
         """Open the live generation again if it changed; say whether it did.
@@ -210,6 +219,9 @@ class Index:
     def close(self) -> None:
         """Release the searcher and the generation it holds."""
         with self._lock:
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+                self._release_timer = None
             if self._view is not None:
                 self._view.retired = True
                 if not self._view.users:

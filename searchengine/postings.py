@@ -10,11 +10,12 @@ its segments.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections import OrderedDict
 
 import numpy as np
+from cachetools import LRUCache
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.util.numeric import byte_to_length
 
@@ -23,10 +24,15 @@ from searchengine.settings import setting
 
 B = setting("bm25_b")
 K1 = setting("bm25_k1")
-_TERM_CACHE = setting("term_cache")
+_TERM_CACHE_BYTES = setting("term_cache_bytes")
 _LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY_IDS = np.empty(0, np.int64)
 _EMPTY_TF = np.empty(0, np.float32)
+
+
+def _postings_bytes(value: tuple[np.ndarray, np.ndarray]) -> int:
+    """What a cached term costs: its arrays and their bookkeeping."""
+    return value[0].nbytes + value[1].nbytes + 256
 
 
 class Postings:
@@ -37,7 +43,9 @@ class Postings:
         self.lock = lock or threading.RLock()  # Whoosh's readers are not for two threads
         self.size = reader.doc_count_all()
         self.leaves = list(reader.leaf_readers())
-        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._terms: LRUCache[tuple[str, str], tuple[np.ndarray, np.ndarray]] = LRUCache(
+            _TERM_CACHE_BYTES, getsizeof=_postings_bytes
+        )
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
 
@@ -52,7 +60,6 @@ class Postings:
         key = (field, text)
         hit = self._terms.get(key)
         if hit is not None:
-            self._terms.move_to_end(key)
             return hit
         ids_parts, tf_parts = [], []
         boost = WORD_FIELDS.get(field, 1.0)
@@ -73,9 +80,8 @@ class Postings:
             value = (ids_parts[0], tf_parts[0])
         else:
             value = (np.concatenate(ids_parts), np.concatenate(tf_parts))
-        self._terms[key] = value
-        if len(self._terms) > _TERM_CACHE:
-            self._terms.popitem(last=False)
+        with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
+            self._terms[key] = value
         return value
 
     def docs(self, field: str, text: str) -> np.ndarray:

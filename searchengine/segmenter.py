@@ -8,37 +8,58 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import logging
 import os
+import threading
+from collections.abc import Callable
 
 from searchengine.folding import fold
 
 
 class _Segmenter:
-    """Cut Han text into words with rjieba when present, else jieba."""
+    """Cut Han text into words with rjieba when present, else jieba.
+
+    The dictionary (about 35 MB) loads at the first cut, so a process that never
+    segments (the server's master, a status check) never holds it.
+    """
 
     def __init__(self) -> None:
         self.user_dict: str | None = None
-        try:
-            import rjieba
+        self._lock = threading.Lock()
+        self._cut: Callable[[str], list[str]] | None = None
+        self._add_word: Callable[[str, int | None], None] | None = None
 
-            self._cut = functools.partial(rjieba.cut, hmm=True)
-            self._add_word = lambda w, f: rjieba.add_word(w, f, None)
-            self.engine = "rjieba"
-        except ImportError:  # pragma: no cover - exercised where rjieba is absent
-            import jieba
+    @property
+    def engine(self) -> str:
+        """Which segmenter this process uses, without loading its dictionary."""
+        return "rjieba" if importlib.util.find_spec("rjieba") else "jieba"
 
-            jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
-            self._cut = lambda text: list(jieba.cut(text, HMM=True))
-            self._add_word = lambda w, f: jieba.add_word(w, f)
-            self.engine = "jieba"
+    def _load(self) -> None:
+        with self._lock:
+            if self._cut is not None:
+                return
+            try:
+                import rjieba
+
+                self._add_word = lambda w, f: rjieba.add_word(w, f, None)
+                self._cut = functools.partial(rjieba.cut, hmm=True)
+            except ImportError:  # pragma: no cover - exercised where rjieba is absent
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                self._add_word = lambda w, f: jieba.add_word(w, f)
+                self._cut = lambda text: list(jieba.cut(text, HMM=True))
 
     def cut(self, text: str) -> list[str]:
+        if self._cut is None:
+            self._load()
         return self._cut(text)
 
     def load_user_dict(self, path: str | os.PathLike) -> int:
         """Add the words of a jieba-format dictionary: ``word [freq] [tag]`` lines."""
+        self._load()
         count = 0
         with open(path, encoding="utf-8-sig") as f:
             for line in f:

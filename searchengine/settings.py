@@ -51,11 +51,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ranking_cache", 64, "Whole orders kept per snapshot, for paging (about 8 bytes a match)."
     ),
-    Setting("term_cache", 20_000, "Decoded (field, term) postings kept per snapshot."),
+    Setting(
+        "term_cache_bytes",
+        8_000_000,
+        "Decoded (field, term) postings kept per snapshot, in bytes: hot terms stay, and a "
+        "server process stays small.",
+    ),
+    Setting(
+        "run_cache_bytes",
+        8_000_000,
+        "Document sets of Chinese runs kept per snapshot, in bytes (same reason).",
+    ),
     Setting(
         "release_seconds",
-        0.5,
-        "How often a server drops mapped index pages: it keeps what recent searches touched.",
+        0.1,
+        "How often a server drops mapped index pages: it keeps what recent searches touched "
+        "(at 0.1 s, 60 MB less under load at 15k documents, for no CPU that shows).",
     ),
     Setting("recheck_seconds", 0.25, "How often a server looks for a new index generation."),
     Setting("inline_limit", 8, "Documents up to which a term's postings sit in the term table."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 
@@ -63,17 +62,18 @@ def serve(index, host: str, port: int, workers: int, threads: int) -> None:
 
 
 def _warm_up(index: str) -> None:
-    """Load the code and the segmenter once before the workers fork, and report the index."""
+    """Load the code once before the workers fork (they share its pages), and report the index.
+
+    Nothing is searched here: each worker opens the index and its segmenter for itself, so
+    a search in the master would only leave memory behind that no worker uses.
+    """
     from searchengine.index import open_index
-    from searchengine.search import SearchRequest, search
     from web import api, pages  # noqa: F401  (loaded once here, inherited by each worker)
 
     ix = open_index(index)
     try:
         documents = ix.meta().documents
         click.echo(f"Serving {documents} documents from {index}", err=True)
-        with contextlib.suppress(SearchEngineError):
-            search(ix, SearchRequest(q="美联储降息 rate"))
     except SearchEngineError as exc:
         click.echo(f"warning: {exc}", err=True)
     finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import multiprocessing
 import os
 import re
+import time
+from collections.abc import Callable
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -80,8 +84,39 @@ def error_bytes(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+class StartGate:
+    """Hold each booted worker until all have booted, so they take connections together.
+
+    A worker that took connections alone would keep them (keep-alive) while its siblings
+    loaded, and serve every client on one core. A worker started later passes at once.
+    """
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.workers = workers
+        self.booted = context.Value("i", 0)
+        self.opened = context.Event()
+
+    def wait(self, notify: Callable[[], None], timeout: float = 20.0) -> None:
+        """Count this worker in, then wait for the others (calling ``notify`` meanwhile)."""
+        with self.booted.get_lock():
+            self.booted.value += 1
+            if self.booted.value >= self.workers:
+                self.opened.set()
+        deadline = time.monotonic() + timeout
+        while not self.opened.wait(0.25) and time.monotonic() < deadline:
+            notify()  # the master restarts a worker silent for its timeout
+
+
 class Worker(ThreadWorker):
     """gunicorn's threaded worker, with the UTF-8 tolerant parser and JSON error answers."""
+
+    def run(self) -> None:
+        """Start serving once every sibling has loaded the app (see StartGate)."""
+        gate = getattr(self.app, "gate", None)
+        if gate is not None:
+            gate.wait(self.notify)
+        super().run()
 
     def handle(self, conn):
         """Hand each new plain-HTTP connection our parser before gunicorn makes its own."""
@@ -112,6 +147,7 @@ class Server(BaseApplication):
     def __init__(self, index: str, options: dict):
         self.index = index
         self.options = options
+        self.gate = StartGate(options.get("workers", 1))
         super().__init__()
 
     def load_config(self) -> None:
@@ -120,10 +156,19 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        """Build the app in the worker, so no open index file is shared between processes."""
+        """Build the app in the worker, so no open index file is shared between processes.
+
+        One search before the worker takes requests loads its segmenter and its view of the
+        index, so no reader's first search waits for them.
+        """
+        from searchengine.errors import SearchEngineError
+        from searchengine.search import SearchRequest, search
         from web import create_app
 
-        return create_app({"INDEX": self.index})
+        app = create_app({"INDEX": self.index})
+        with contextlib.suppress(SearchEngineError):
+            search(app.extensions["digest_index"], SearchRequest(q="美联储降息 rate"))
+        return app
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
