@@ -52,12 +52,14 @@ def _convert_char(ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
-_ONE_TO_ONE_CASE = str.maketrans({"İ": "i"})  # its lower case would add a combining dot
+# İ lowers to i and a combining dot; folding writes it as a plain i (str.replace,
+# as translate would look up every character of the text).
+_ONE_TO_ONE_CASE = str.maketrans({"İ": "i"})
 
 
 def fold(text: str) -> str:
     """Fold width, compatibility forms, Traditional characters and case."""
-    return to_simplified(unicodedata.normalize("NFKC", text)).translate(_ONE_TO_ONE_CASE).lower()
+    return to_simplified(unicodedata.normalize("NFKC", text)).replace("İ", "i").lower()
 
 
 class _CharTable(dict):
@@ -120,7 +122,7 @@ def fold_chars(text: str) -> str:
     findable. It has the same length as ``fold(text)``.
     """
     normal = unicodedata.normalize("NFKC", text)
-    return normal.translate(_T2S_CHAR).translate(_ONE_TO_ONE_CASE).lower()
+    return _T2S_CODES.translate(normal).replace("İ", "i").lower()
 
 
 def _expanded_offsets(text: str) -> list[int]:
@@ -173,7 +175,7 @@ def fold_with_map(text: str, by_char: bool = False) -> tuple[str, Sequence[int]]
     With ``by_char``, Han characters are converted one by one (see ``fold_chars``).
     """
     normal, offsets = _normalize_with_map(text)
-    converted = normal.translate(_T2S_CHAR) if by_char else to_simplified(normal)
+    converted = _T2S_CODES.translate(normal) if by_char else to_simplified(normal)
     return _lower(converted), offsets
 
 
