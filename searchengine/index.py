@@ -30,6 +30,7 @@ log = logging.getLogger("digest.index")
 
 RECHECK_SECONDS = setting("recheck_seconds")
 RELEASE_SECONDS = setting("release_seconds")
+OPEN_ATTEMPTS = 3  # reads of a snapshot before an unreadable index is reported
 
 
 @dataclass
@@ -91,20 +92,42 @@ class Index:
         if meta.user_dict:
             with contextlib.suppress(OSError):
                 use_user_dict(meta.user_dict)
-        hold = self.store.hold(gen)
-        try:
-            storage = MappedStorage(gen)
-            ix = storage.open_index()
-            searcher = ix.searcher()
-        except Exception as exc:
-            self.store.release(hold)
-            raise IndexIncompatible(
-                f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
-            ) from exc
+        view = self._read_view(gen, meta, stamps)
+        old, self._view = self._view, view
+        if old is not None:
+            old.retired = True
+            if not old.users:
+                old.close()
+                self.store.try_cleanup()
+        return view
+
+    def _read_view(self, gen: Path, meta: IndexMeta, stamps: tuple) -> View:
+        """Open a snapshot of the generation, trying again if an update lands meanwhile.
+
+        An update commits into the live generation; a snapshot read in the same moment can
+        find a segment it lists merged away. A second read sees the committed state.
+        """
+        for attempt in range(OPEN_ATTEMPTS):
+            hold = self.store.hold(gen)
+            try:
+                return self._snapshot(gen, meta, stamps, hold)
+            except Exception as exc:
+                self.store.release(hold)
+                if attempt + 1 == OPEN_ATTEMPTS:
+                    raise IndexIncompatible(
+                        f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
+                    ) from exc
+                time.sleep(0.05)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _snapshot(gen: Path, meta: IndexMeta, stamps: tuple, hold: int) -> View:
+        storage = MappedStorage(gen)
+        searcher = storage.open_index().searcher()
         try:
             reader = searcher.reader()
             lock = threading.RLock()
-            view = View(
+            return View(
                 gen,
                 searcher,
                 FacetTable(reader),
@@ -118,19 +141,9 @@ class Index:
                 lock=lock,
                 maps=storage.maps,
             )
-        except Exception as exc:
+        except Exception:
             searcher.close()
-            self.store.release(hold)
-            raise IndexIncompatible(
-                f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
-            ) from exc
-        old, self._view = self._view, view
-        if old is not None:
-            old.retired = True
-            if not old.users:
-                old.close()
-                self.store.try_cleanup()
-        return view
+            raise
 
     def _stale(self, view: View) -> bool:
         if (self.store.pointer_stamp(), synonyms.stamp(view.generation)) != view.stamps:

@@ -9,7 +9,6 @@ from flask import Flask, Response, g, redirect, request
 from werkzeug.routing import PathConverter
 
 from searchengine.config import Settings
-from searchengine.index import open_index
 from web.accesslog import log_request
 
 SECURITY_HEADERS = {
@@ -32,6 +31,8 @@ class IdConverter(PathConverter):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create the app; ``INDEX`` in the config (or DIGEST_INDEX) says which index to serve."""
+    from searchengine.index import open_index  # the engine loads here, in the worker
+
     app = Flask(__name__)
     app.config.from_mapping(
         INDEX=str(Settings.resolve().index),

@@ -52,7 +52,7 @@ def serve(index, host: str, port: int, workers: int, threads: int) -> None:
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
     )
     settings = Settings.resolve(None, index)
-    _warm_up(str(settings.index))
+    _report(str(settings.index))
     click.echo(
         f"Digest Search on http://{host}:{port}/ "
         f"({workers} workers × {threads} threads; Ctrl+C to stop)",
@@ -61,20 +61,16 @@ def serve(index, host: str, port: int, workers: int, threads: int) -> None:
     run(str(settings.index), host, port, workers, threads)
 
 
-def _warm_up(index: str) -> None:
-    """Load the code once before the workers fork (they share its pages), and report the index.
+def _report(index: str) -> None:
+    """Say what will be served, from the index's metadata alone.
 
-    Nothing is searched here: each worker opens the index and its segmenter for itself, so
-    a search in the master would only leave memory behind that no worker uses.
+    The master process loads no engine: each worker imports and opens it for itself, so
+    the master stays small (it would hold its own copy of the engine's memory).
     """
-    from searchengine.index import open_index
-    from web import api, pages  # noqa: F401  (loaded once here, inherited by each worker)
+    from searchengine.store import IndexMeta, IndexStore
 
-    ix = open_index(index)
     try:
-        documents = ix.meta().documents
-        click.echo(f"Serving {documents} documents from {index}", err=True)
-    except SearchEngineError as exc:
+        meta = IndexMeta.load(IndexStore(index).require_current())
+        click.echo(f"Serving {meta.documents} documents from {index}", err=True)
+    except (SearchEngineError, OSError, ValueError, TypeError) as exc:
         click.echo(f"warning: {exc}", err=True)
-    finally:
-        ix.close()
