@@ -345,3 +345,60 @@ def test_an_index_of_another_schema_version_asks_for_a_rebuild(built, settings):
     finally:
         ix.close()
     rebuild(settings, jobs=1)
+
+
+def _answers(index_dir, queries: list[str]) -> list[tuple[int, list[str]]]:
+    ix = open_index(index_dir)
+    try:
+        out = []
+        for q in queries:
+            resp = search(ix, SearchRequest(q=q, per_page=100))
+            out.append((resp.total, [h.id for h in resp.results]))
+        return out
+    finally:
+        ix.close()
+
+
+def test_a_rebuild_that_spills_postings_to_disk_answers_as_one_that_does_not(
+    sample_index, tmp_path, monkeypatch
+):
+    """A large corpus spills sorted runs of postings past a bound; the index is the same."""
+    from indexer import segments
+    from indexer.corpus import SAMPLE_CORPUS
+
+    monkeypatch.setattr(segments, "POOL_ITEMS", 200)  # the sample spills many runs
+    rebuild(Settings.resolve(SAMPLE_CORPUS, tmp_path / "spilled"), jobs=1)
+    queries = ["美联储", "rate cut", "联储", "AI", "tag:us", '"interest rates"', "市场 OR market"]
+    assert _answers(tmp_path / "spilled", queries) == _answers(sample_index, queries)
+    assert any(total for total, _ in _answers(sample_index, queries))
+
+
+def test_a_snapshot_read_that_races_a_commit_is_read_again(built, settings, monkeypatch):
+    """An update commits into the live index; a reader caught mid-way reads again, once
+    more at most, rather than calling the index unreadable."""
+    from searchengine import index as index_module
+
+    real, failures, faults = index_module.FacetTable, [], [index_module.OPEN_ATTEMPTS - 1]
+
+    def flaky(reader):
+        if len(failures) < faults[0]:
+            failures.append(reader)
+            raise IndexError("array index out of range")  # what a half-seen segment gave
+        return real(reader)
+
+    monkeypatch.setattr(index_module, "FacetTable", flaky)
+    ix = open_index(settings.index)
+    try:
+        assert search(ix, SearchRequest(q="")).total > 0
+    finally:
+        ix.close()
+    assert len(failures) == index_module.OPEN_ATTEMPTS - 1
+
+    failures.clear()
+    faults[0] = index_module.OPEN_ATTEMPTS  # a lasting fault is reported
+    ix = open_index(settings.index)
+    try:
+        with pytest.raises(IndexIncompatible, match="Run: indexer rebuild"):
+            search(ix, SearchRequest(q=""))
+    finally:
+        ix.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import struct
@@ -21,6 +22,7 @@ from test_costly_queries import COSTLY
 from indexer.corpus import SAMPLE_CORPUS
 from indexer.rebuild import rebuild
 from searchengine.config import Settings
+from searchengine.store import IndexStore
 
 PANDA = "odd/file with spaces 中文名"
 
@@ -327,3 +329,56 @@ def test_the_live_server_runs_its_workers(live_server):
     children = psutil.Process(live_server.proc.pid).children()
     assert len(children) == live_server.workers
     assert "gunicorn" in live_server.log() and "waitress" not in live_server.log()
+
+
+def _resident_kb(pid: int, path_part: str) -> int:
+    """Resident KB of a process's mappings whose file path holds ``path_part``."""
+    total, current = 0, ""
+    with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split(maxsplit=5)
+                current = parts[5].strip() if len(parts) > 5 else ""
+            elif line.startswith("Rss:") and path_part in current:
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc")
+def test_the_master_holds_no_engine_and_idle_workers_hand_index_pages_back(serve, sample_index):
+    """What keeps all server processes small: the engine lives in the workers only, and a
+    worker keeps the index pages its searches touched for a moment, idle or not."""
+    server = serve(sample_index, workers=2)
+    for q in ("美联储", "rate", "AI", "市场 market", "tag:us"):
+        requests.get(server.url + "/api/search", params={"q": q}, timeout=10).raise_for_status()
+    master = psutil.Process(server.proc.pid)
+    for library in ("numpy", "rjieba", "opencc"):
+        assert _resident_kb(master.pid, library) == 0, library
+    workers = master.children()
+    assert len(workers) == 2
+    assert all(_resident_kb(w.pid, "rjieba") > 0 for w in workers)  # each loaded its own
+    generation = str(IndexStore(sample_index).require_current())
+    assert wait_for(
+        lambda: all(_resident_kb(w.pid, generation) == 0 for w in workers), timeout=3
+    ), [_resident_kb(w.pid, generation) for w in workers]
+
+
+def test_a_booted_worker_waits_for_its_siblings_and_a_restarted_one_does_not():
+    """Workers take connections together: an early one would keep every kept-alive client."""
+    import multiprocessing
+
+    from web.server import StartGate
+
+    gate = StartGate(2)
+    sibling = multiprocessing.get_context("fork").Process(
+        target=lambda: (time.sleep(0.5), gate.wait(lambda: None))
+    )
+    sibling.start()
+    started = time.monotonic()
+    gate.wait(lambda: None)
+    waited = time.monotonic() - started
+    sibling.join(5)
+    assert waited >= 0.4
+    started = time.monotonic()
+    gate.wait(lambda: None)  # a worker restarted later: everyone is already serving
+    assert time.monotonic() - started < 0.2
