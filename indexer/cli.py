@@ -271,7 +271,8 @@ def status(index, as_json) -> None:
 
     Example: indexer status --json
     """
-    from searchengine.store import IndexMeta, IndexStore
+    from searchengine.errors import SearchEngineError
+    from searchengine.store import IndexStore
 
     store = IndexStore(Settings.resolve(None, index).index)
     gen = store.current()
@@ -282,11 +283,34 @@ def status(index, as_json) -> None:
         else:
             click.echo(f"error: {msg}", err=True)
         sys.exit(EXIT_FAILED)
-    info = _status_info(store, gen, IndexMeta.load(gen))
+    try:
+        info = _status_info(store, gen, _readable_meta(store, gen))
+    except SearchEngineError as exc:
+        if as_json:
+            click.echo(
+                json.dumps({"status": "unreadable", "index": str(store.root), "message": str(exc)})
+            )
+        else:
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
     else:
         _print_status(info)
+
+
+def _readable_meta(store, gen: Path):
+    """The generation's metadata, once its files have opened as a search would open them."""
+    from searchengine.index import open_index
+    from searchengine.store import IndexMeta
+
+    meta = IndexMeta.load(gen)
+    ix = open_index(store.root)
+    try:
+        ix.meta()
+    finally:
+        ix.close()
+    return meta
 
 
 def _status_info(store, gen: Path, meta) -> dict:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import pickle
+import struct
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filetables import FileFormatError
 
 from indexer.batch import Batch, write_documents
 from indexer.corpus import doc_id, file_paths, files_by_id, is_markdown, relative
@@ -17,10 +20,14 @@ from indexer.generation import apply_synonyms, load_manifest, save_manifest, unc
 from indexer.report import Report
 from searchengine import chars, synonyms
 from searchengine.config import Settings
+from searchengine.errors import IndexIncompatible
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.schema import codec as schema_codec
 from searchengine.segmenter import use_user_dict
 from searchengine.store import IndexMeta, IndexStore, check_schema, now_iso
+
+# What Whoosh raises on files cut short or overwritten: the index must be rebuilt.
+_DAMAGED = (FileFormatError, pickle.UnpicklingError, EOFError, struct.error, IndexError)
 
 
 def live_index(store: IndexStore, corpus: Path | None) -> tuple[Path, Path, IndexMeta]:
@@ -107,8 +114,13 @@ def _write_changes(
     report: Report,
 ) -> None:
     """Drop the deleted and changed documents, add the changed files again, commit."""
-    ix = whoosh_index.open_dir(str(gen))
-    writer = ix.writer(compound=False, codec=schema_codec())
+    try:
+        ix = whoosh_index.open_dir(str(gen))
+        writer = ix.writer(compound=False, codec=schema_codec())
+    except _DAMAGED as exc:  # a damaged table of contents or segment list
+        raise IndexIncompatible(
+            f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
+        ) from exc
     try:
         for document_id in deleted:
             writer.delete_by_term("id", document_id)
@@ -120,6 +132,11 @@ def _write_changes(
         write_documents(writer, changed, corpus, batch)
         _account(batch, corpus, manifest, report)
         writer.commit()
+    except _DAMAGED as exc:  # a segment the commit merges cannot be read
+        writer.cancel()
+        raise IndexIncompatible(
+            f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
+        ) from exc
     except BaseException:
         writer.cancel()
         raise

@@ -80,6 +80,7 @@ class Index:
         self._view: View | None = None
         self._checked = 0.0
         self._release_timer: threading.Timer | None = None
+        self._failed: tuple[Path, str] | None = None  # the generation that would not open
 
     def _open(self) -> View:
         # Stamp before reading: a switch that lands while this snapshot opens then
@@ -92,7 +93,12 @@ class Index:
         if meta.user_dict:
             with contextlib.suppress(OSError):
                 use_user_dict(meta.user_dict)
-        view = self._read_view(gen, meta, stamps)
+        try:
+            view = self._read_view(gen, meta, stamps)
+        except IndexIncompatible as exc:
+            self._failed = (gen, str(exc))
+            raise
+        self._failed = None
         old, self._view = self._view, view
         if old is not None:
             old.retired = True
@@ -206,6 +212,11 @@ class Index:
             self._checked = time.monotonic()
             self._open()
             return True
+
+    def failure(self, gen: Path) -> str | None:
+        """Why this process could not open ``gen``, if it tried and failed (for /healthz)."""
+        failed = self._failed
+        return failed[1] if failed is not None and failed[0] == gen else None
 
     def meta(self) -> IndexMeta:
         """Describe the live generation (documents, when built, from what)."""

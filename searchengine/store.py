@@ -54,9 +54,15 @@ class IndexMeta:
 
     @classmethod
     def load(cls, gen: Path) -> IndexMeta:
-        data = json.loads((gen / META).read_text(encoding="utf-8"))
-        known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """Read a generation's metadata; a missing or damaged file calls for a rebuild."""
+        try:
+            data = json.loads((gen / META).read_text(encoding="utf-8"))
+            known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__}
+            return cls(**known)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise IndexIncompatible(
+                f"The index at {gen} cannot be read ({META}: {exc}). Run: indexer rebuild"
+            ) from exc
 
     def save(self, gen: Path) -> None:
         _atomic_write(gen / META, json.dumps(asdict(self), ensure_ascii=False, indent=1))

@@ -415,19 +415,20 @@ def _listens(pid: int, port: int) -> bool:
         return False
 
 
-def _health(url: str) -> tuple[bool, str]:
-    """Whether /healthz answers 200, and what it answered (for a failure report)."""
+def _health(url: str) -> tuple[int | None, str]:
+    """The status /healthz answers (None: no answer), and what it said (for a failure report)."""
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=5) as resp:
-            return resp.status == 200, f"{resp.status} {resp.read(300)!r}"
+            return resp.status, f"{resp.status} {resp.read(300)!r}"
     except urllib.error.HTTPError as err:
-        return False, f"{err.code} {err.read(300)!r}"
+        return err.code, f"{err.code} {err.read(300)!r}"
     except (OSError, http.client.HTTPException) as exc:
-        return False, repr(exc)
+        return None, repr(exc)
 
 
-def _wait_until_responds(server: Server, timeout: float) -> None:
-    """Wait for a 200 on /healthz from this server; fail fast, with its log, if it exits."""
+def _wait_until_responds(server: Server, timeout: float, healthy: bool = True) -> None:
+    """Wait for a 200 on /healthz from this server (any answer unless ``healthy``); fail
+    fast, with its log, if it exits."""
     started = time.monotonic()
     answer = "nothing yet"
     while True:
@@ -442,8 +443,8 @@ def _wait_until_responds(server: Server, timeout: float) -> None:
                 pytrace=False,
             )
         if _listens(server.proc.pid, server.port):
-            ok, answer = _health(server.url)
-            if ok:
+            status, answer = _health(server.url)
+            if status == 200 or (status is not None and not healthy):
                 return
         if time.monotonic() - started > timeout:
             pytest.fail(
@@ -462,12 +463,14 @@ def running_server(
     workers: int | None = None,
     env: dict[str, str] | None = None,
     timeout: float = SERVER_START_TIMEOUT,
+    healthy: bool = True,
 ) -> Iterator[Server]:
     """Run `searchengine serve --index index_dir` on a free loopback port until the block ends.
 
     The command is the installed console script; the environment is ours without
     DIGEST_* settings (plus ``env``); stdout and stderr go to a log in ``log_dir``.
-    Yields once /healthz answers 200 (within ``timeout``); a failing test's report
+    Yields once /healthz answers 200 (any status with ``healthy=False``: a server of a
+    broken index) within ``timeout``; a failing test's report
     shows the log. The address is left to the server's default (127.0.0.1, as
     `test_server_binds_loopback_by_default` checks); pass ``"--host", ...`` to change it.
     """
@@ -488,7 +491,7 @@ def running_server(
             )
         server = Server(f"http://127.0.0.1:{port}", port, proc, log_path, workers)
         try:
-            _wait_until_responds(server, timeout)
+            _wait_until_responds(server, timeout, healthy)
         except _PortTaken:
             server.stop()
             continue

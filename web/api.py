@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from searchengine.dictionary import dictionary_change
-from searchengine.errors import SearchEngineError
+from searchengine.errors import IndexIncompatible, SearchEngineError
 from searchengine.lookup import get_document
 from searchengine.schema import SCHEMA_VERSION
 from searchengine.search import search
@@ -56,6 +56,8 @@ def healthz():
         gen = index().store.require_current()
         meta = IndexMeta.load(gen)
         check_schema(meta, SCHEMA_VERSION)
+        if index().failure(gen):  # its files would not open for a search
+            raise IndexIncompatible(str(gen))
     except (SearchEngineError, OSError, ValueError) as exc:
         # The library's messages name the index folder: say what is wrong without it.
         code = getattr(exc, "code", "index_unreadable")

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
+from indexer.corpus import SAMPLE_CORPUS
 from searchengine import SearchRequest, open_index, search
 
 
@@ -364,3 +366,42 @@ def test_an_index_path_that_is_a_file_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "error: cannot use the index folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _damage(index: Path, how: str) -> None:
+    """Break a copied index the way a disk or a careless hand might."""
+    gen = index / (index / "CURRENT").read_text().strip()
+    if how == "meta":
+        (gen / "meta.json").write_text("{bad", encoding="utf-8")
+    elif how == "terms":
+        for f in gen.glob("*.trm"):
+            f.write_bytes(b"")
+    else:  # the table of contents cut short
+        for f in gen.glob("_MAIN_*.toc"):
+            f.write_bytes(f.read_bytes()[:20])
+
+
+@pytest.mark.parametrize("how", ["meta", "terms", "toc"])
+def test_a_damaged_index_is_named_unreadable_by_every_command_and_by_healthz(
+    how, sample_index, tmp_path, serve
+):
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index)
+    _damage(index, how)
+    for args, module in [
+        (("status", "--index", str(index)), "indexer"),
+        (("status", "--json", "--index", str(index)), "indexer"),
+        (("update", "--index", str(index), "--corpus", str(SAMPLE_CORPUS)), "indexer"),
+        (("query", "美联储", "--index", str(index)), "searchengine"),
+    ]:
+        proc = run(*args, cwd=tmp_path, module=module)  # no traceback: run checks
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "cannot be read" in proc.stdout + proc.stderr and "indexer rebuild" in (
+            proc.stdout + proc.stderr
+        ), (args, proc.stdout, proc.stderr)
+    server = serve(index, workers=1, healthy=False)
+    assert requests.get(server.url + "/healthz", timeout=10).status_code == 503
+    answer = requests.get(server.url + "/api/search", params={"q": "rate"}, timeout=10)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "index_incompatible"
+    assert "Traceback" not in server.log()
