@@ -284,7 +284,7 @@ def status(index, as_json) -> None:
             click.echo(f"error: {msg}", err=True)
         sys.exit(EXIT_FAILED)
     try:
-        info = _status_info(store, gen, _readable_meta(store, gen))
+        info = _status_info(store, gen, _readable_meta(store))
     except SearchEngineError as exc:
         if as_json:
             click.echo(
@@ -299,18 +299,15 @@ def status(index, as_json) -> None:
         _print_status(info)
 
 
-def _readable_meta(store, gen: Path):
+def _readable_meta(store):
     """The generation's metadata, once its files have opened as a search would open them."""
     from searchengine.index import open_index
-    from searchengine.store import IndexMeta
 
-    meta = IndexMeta.load(gen)
     ix = open_index(store.root)
     try:
-        ix.meta()
+        return ix.meta()
     finally:
         ix.close()
-    return meta
 
 
 def _status_info(store, gen: Path, meta) -> dict:

@@ -118,9 +118,7 @@ def _write_changes(
         ix = whoosh_index.open_dir(str(gen))
         writer = ix.writer(compound=False, codec=schema_codec())
     except _DAMAGED as exc:  # a damaged table of contents or segment list
-        raise IndexIncompatible(
-            f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
-        ) from exc
+        raise IndexIncompatible.unreadable(gen, exc) from exc
     try:
         for document_id in deleted:
             writer.delete_by_term("id", document_id)
@@ -134,9 +132,7 @@ def _write_changes(
         writer.commit()
     except _DAMAGED as exc:  # a segment the commit merges cannot be read
         writer.cancel()
-        raise IndexIncompatible(
-            f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
-        ) from exc
+        raise IndexIncompatible.unreadable(gen, exc) from exc
     except BaseException:
         writer.cancel()
         raise

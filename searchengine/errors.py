@@ -32,9 +32,14 @@ class IndexMissing(SearchEngineError):
 
 
 class IndexIncompatible(SearchEngineError):
-    """The index was built by another schema version and needs a rebuild."""
+    """The index was built by another schema version, or is damaged, and needs a rebuild."""
 
     code = "index_incompatible"
+
+    @classmethod
+    def unreadable(cls, gen: object, cause: object) -> IndexIncompatible:
+        """The error for a generation whose files cannot be read (``cause`` says why)."""
+        return cls(f"The index at {gen} cannot be read ({cause}). Run: indexer rebuild")
 
 
 class IndexBusy(SearchEngineError):

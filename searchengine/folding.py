@@ -52,13 +52,11 @@ def _convert_char(ch: str) -> str:
     return out if len(out) == 1 else ch
 
 
-# İ lowers to i and a combining dot; folding writes it as a plain i (str.replace,
-# as translate would look up every character of the text).
-_ONE_TO_ONE_CASE = str.maketrans({"İ": "i"})
-
-
 def fold(text: str) -> str:
-    """Fold width, compatibility forms, Traditional characters and case."""
+    """Fold width, compatibility forms, Traditional characters and case.
+
+    İ lowers to i and a combining dot; folding writes a plain i, so case keeps length.
+    """
     return to_simplified(unicodedata.normalize("NFKC", text)).replace("İ", "i").lower()
 
 
@@ -189,7 +187,7 @@ def fold_both_with_map(text: str) -> tuple[str, str, Sequence[int]]:
 
 def _lower(text: str) -> str:
     if "İ" in text:
-        text = text.translate(_ONE_TO_ONE_CASE)
+        text = text.replace("İ", "i")
     lowered = text.lower()
     if len(lowered) != len(text):  # a handful of letters lower to two
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)

@@ -113,18 +113,15 @@ class Index:
         An update commits into the live generation; a snapshot read in the same moment can
         find a segment it lists merged away. A second read sees the committed state.
         """
-        for attempt in range(OPEN_ATTEMPTS):
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
             hold = self.store.hold(gen)
             try:
                 return self._snapshot(gen, meta, stamps, hold)
             except Exception as exc:
                 self.store.release(hold)
-                if attempt + 1 == OPEN_ATTEMPTS:
-                    raise IndexIncompatible(
-                        f"The index at {gen} cannot be read ({exc}). Run: indexer rebuild"
-                    ) from exc
+                if attempt == OPEN_ATTEMPTS:
+                    raise IndexIncompatible.unreadable(gen, exc) from exc
                 time.sleep(0.05)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _snapshot(gen: Path, meta: IndexMeta, stamps: tuple, hold: int) -> View:

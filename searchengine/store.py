@@ -60,9 +60,7 @@ class IndexMeta:
             known = {k: data.pop(k) for k in list(data) if k in cls.__dataclass_fields__}
             return cls(**known)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            raise IndexIncompatible(
-                f"The index at {gen} cannot be read ({META}: {exc}). Run: indexer rebuild"
-            ) from exc
+            raise IndexIncompatible.unreadable(gen, f"{META}: {exc}") from exc
 
     def save(self, gen: Path) -> None:
         _atomic_write(gen / META, json.dumps(asdict(self), ensure_ascii=False, indent=1))

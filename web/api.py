@@ -56,11 +56,11 @@ def healthz():
         gen = index().store.require_current()
         meta = IndexMeta.load(gen)
         check_schema(meta, SCHEMA_VERSION)
-        if index().failure(gen):  # its files would not open for a search
-            raise IndexIncompatible(str(gen))
-    except (SearchEngineError, OSError, ValueError) as exc:
-        # The library's messages name the index folder: say what is wrong without it.
+        code = IndexIncompatible.code if index().failure(gen) else None  # files won't open
+    except (SearchEngineError, OSError) as exc:
         code = getattr(exc, "code", "index_unreadable")
+    if code is not None:
+        # The library's messages name the index folder: say what is wrong without it.
         return error_response(503, code, "No index can be served; run: indexer rebuild")
     return jsonify(
         {

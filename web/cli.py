@@ -72,5 +72,5 @@ def _report(index: str) -> None:
     try:
         meta = IndexMeta.load(IndexStore(index).require_current())
         click.echo(f"Serving {meta.documents} documents from {index}", err=True)
-    except (SearchEngineError, OSError, ValueError, TypeError) as exc:
+    except SearchEngineError as exc:
         click.echo(f"warning: {exc}", err=True)
